@@ -1,0 +1,60 @@
+# Two commands on a fresh machine: `make lab` (read and run the book) and `make test` (check everything).
+# Setup is idempotent: the venv is built once and rebuilt only when settings.ini or setup.py change.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+NB_BUDGET_S ?= 120
+# root cannot start JupyterLab without --allow-root; add it only when we are root
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# On a CUDA machine the printed numbers differ from the CPU's: check errors and assertions only there.
+NBVAL_MODE = $(shell $(BIN)/python -c "import torch; print('--nbval-lax' if torch.cuda.is_available() else '--nbval')" 2>/dev/null || echo --nbval)
+
+.PHONY: setup export readme lab book test test-sync test-unit test-nbs clean
+
+setup: $(STAMP)
+
+$(STAMP): settings.ini setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q $(TORCH_SPEC) 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	$(BIN)/python -m pip install -q -e ".[dev]" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+export: setup
+	$(BIN)/nbdev_export
+
+# README.md is generated from nbs/index.ipynb
+readme: setup
+	$(BIN)/jupyter nbconvert --to markdown --log-level=WARN --output-dir . --output README nbs/index.ipynb
+
+lab: export
+	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=nbs nbs/index.ipynb
+
+book: export
+	@mkdir -p _book
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 --output-dir _book nbs/*.ipynb
+	@ls _book/*.html
+
+# nbdev_export and nbdev_clean must leave the tree unchanged
+test-sync: setup
+	@before=$$(find aigc_book nbs README.md -type f \( -name '*.py' -o -name '*.ipynb' -o -name '*.md' \) -print0 | sort -z | xargs -0 md5sum); \
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(MAKE) -s readme && \
+	after=$$(find aigc_book nbs README.md -type f \( -name '*.py' -o -name '*.ipynb' -o -name '*.md' \) -print0 | sort -z | xargs -0 md5sum); \
+	if [ "$$before" != "$$after" ]; then echo "nbdev_export/nbdev_clean/README changed files (run them and commit):"; diff <(echo "$$before") <(echo "$$after"); exit 1; fi; \
+	echo "nbdev_export, nbdev_clean and README: no changes"
+
+test-unit: setup
+	$(BIN)/python -m pytest -q tests/
+
+test-nbs: setup
+	NB_BUDGET_S=$(NB_BUDGET_S) $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL_MODE) --nbval-current-env --nbval-cell-timeout=600 nbs/
+
+test: test-sync test-unit test-nbs
+
+clean:
+	rm -rf _book _docs _proc .pytest_cache
