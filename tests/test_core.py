@@ -92,3 +92,14 @@ def test_save_bad_args(tmp_path):
     with pytest.raises(TypeError, match="model"): save_checkpoint(tmp_path / "x.pt", "not a model")
     with pytest.raises(ValueError, match="step"): save_checkpoint(tmp_path / "x.pt", nn.Linear(1, 1), step=-1)
     with pytest.raises(TypeError, match="optimizer"): save_checkpoint(tmp_path / "x.pt", nn.Linear(1, 1), optimizer=3)
+
+
+def test_load_shipped(tmp_path):
+    from aigc_book.core import load_shipped
+    with pytest.raises(FileNotFoundError, match="python scripts/make_it.py"): load_shipped("nope", "scripts/make_it.py")
+    (tmp_path / "w.pt").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="w.pt is truncated"): load_shipped("w", "s.py", path=tmp_path / "w.pt")
+    torch.save({"a": torch.ones(2)}, tmp_path / "ok.pt")
+    assert torch.equal(load_shipped("ok", "s.py", path=tmp_path / "ok.pt")["a"], torch.ones(2))
+    sd = load_shipped("digit_classifier", "scripts/train_image_models.py")   # a file that ships with the package
+    assert sd and all(torch.is_tensor(v) for v in sd.values())
