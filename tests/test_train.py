@@ -99,3 +99,11 @@ def test_gan_style_two_optimizers(tmp_path):
     h = fit(step, lambda t: torch.randn(8, 2), 10, models={"G": G, "D": D}, optimizers={"G": oG, "D": oD},
             ckpt_path=tmp_path / "gan.pt", ckpt_every=5, progress=False)
     assert set(h.train) == {"d", "g"} and (tmp_path / "gan.pt").is_file()
+
+
+def test_tensorboard_logging(tmp_path):
+    pytest.importorskip("tensorboard")   # a dev requirement; the book itself runs without it
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    _, h = _run(steps=12, log_dir=tmp_path / "tb", val_fn=lambda: 0.5, eval_every=4)
+    acc = EventAccumulator(str(tmp_path / "tb")); acc.Reload()
+    assert len(acc.Scalars("train/loss")) == 12 and [e.value for e in acc.Scalars("val/loss")] == [0.5] * 3
