@@ -5,7 +5,8 @@ from torch import nn
 from aigc_book.core import seed_everything, save_checkpoint, load_checkpoint, CheckpointError
 from aigc_book.data import CharTokenizer
 from aigc_book.models.rnn import (RNNCell, LSTMCell, GRUCell, unroll, CharRNN, tbptt_batch_fn, tbptt_loss, stream_nll,
-                                  unigram_bits, input_gradient_norms)
+                                  input_gradient_norms)
+from aigc_book.prob.attention import unigram_bits
 
 @pytest.mark.parametrize("ours,theirs", [(RNNCell, nn.RNN), (LSTMCell, nn.LSTM), (GRUCell, nn.GRU)])
 def test_cells_match_torch(ours, theirs):
