@@ -260,11 +260,21 @@ def text_batch_fn(ids, block_size: int, batch_size: int, seed: int = 0):
     return lambda step: get_batch(ids, block_size, batch_size, torch.Generator().manual_seed(seed * 1_000_003 + int(step)))
 
 # %% ../nbs/01_data.ipynb #05a48830
-TABLES = ("wine", "breast_cancer", "macro", "stocks")
+TABLES = ("wine", "breast_cancer", "macro", "stocks", "cars", "sp500", "nasdaq", "fair")
+
+_CARS_COLUMNS = {"Name": "name", "Miles_per_Gallon": "mpg", "Cylinders": "cylinders", "Displacement": "displacement",
+                 "Horsepower": "horsepower", "Weight_in_lbs": "weight", "Acceleration": "acceleration",
+                 "Year": "year", "Origin": "origin"}
+
+def _load_cars():
+    from vega_datasets import data
+    cars = data.cars().rename(columns=_CARS_COLUMNS)
+    cars = cars.dropna(subset=["mpg", "horsepower"]).reset_index(drop=True)
+    cars["year"] = cars["year"].dt.year
+    return cars[["mpg", "cylinders", "displacement", "horsepower", "weight", "acceleration", "year", "origin", "name"]]
 
 def load_table(name: str = "wine"):
     "A real table bundled with an installed package, as a pandas DataFrame (see `TABLES`)."
-    import pandas as pd
     if name in ("wine", "breast_cancer"):
         from sklearn import datasets
         d = getattr(datasets, f"load_{name}")(as_frame=True)
@@ -275,6 +285,14 @@ def load_table(name: str = "wine"):
     if name == "stocks":
         from vega_datasets import data
         return data.stocks().copy()
+    if name == "cars":
+        return _load_cars()
+    if name in ("sp500", "nasdaq"):
+        import importlib
+        return importlib.import_module(f"arch.data.{name}").load().copy()
+    if name == "fair":
+        from statsmodels.datasets import fair
+        return fair.load_pandas().data.copy()
     raise ValueError(f"unknown table {name!r}; choose one of {TABLES}")
 
 def standardize(train, *others, eps: float = 1e-8):
