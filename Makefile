@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 NB_BUDGET_S ?= 120
+# notebooks run in parallel, one notebook per worker (pytest-xdist --dist loadfile), one torch thread each
+NB_WORKERS ?= 2
 # root cannot start JupyterLab without --allow-root; add it only when we are root
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
@@ -52,9 +54,10 @@ test-unit: setup
 	$(BIN)/python -m pytest -q tests/
 
 # One torch thread: printed numbers then do not depend on the machine's core count (strict nbval), and
-# the per-notebook budget is measured on one core's worth of work.
+# the per-notebook budget is measured on one core's worth of work. NB_WORKERS notebooks run at once.
 test-nbs: setup
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NB_BUDGET_S=$(NB_BUDGET_S) $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL_MODE) --nbval-current-env --nbval-cell-timeout=600 --nbval-sanitize-with .nbval_sanitize.cfg nbs/
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NB_BUDGET_S=$(NB_BUDGET_S) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  -n $(NB_WORKERS) --dist loadfile $(NBVAL_MODE) --nbval-current-env --nbval-cell-timeout=600 --nbval-sanitize-with .nbval_sanitize.cfg nbs/
 
 test: test-sync test-unit test-nbs
 
