@@ -70,7 +70,7 @@ def slerp(z0: torch.Tensor, # start code, any shape (treated as one flat vector)
     return out
 
 # %% ../nbs/26_generate.ipynb #f3c2a66b
-def class_conditional(model, # a conditional generator with `.sample(n, labels=..., generator=..., truncation=...)` and `.cfg.n_classes`
+def class_conditional(model, # a conditional generator (cGAN, CVAE) with `.sample(n, labels=..., generator=...)` and `.cfg.n_classes`
                       n_per_class: int, # samples of each class
                       classes=None, # iterable of class indices; default: all `model.cfg.n_classes`
                       generator: torch.Generator | None = None,
@@ -83,7 +83,8 @@ def class_conditional(model, # a conditional generator with `.sample(n, labels=.
     if classes.numel() == 0 or int(classes.min()) < 0 or int(classes.max()) >= n_classes:
         raise ValueError(f"classes must be a non-empty set of indices in [0, {n_classes - 1}], got {classes.tolist()}")
     labels = classes.repeat_interleave(n_per_class)
-    return model.sample(len(labels), labels=labels, generator=generator, truncation=truncation), labels
+    kw = {} if truncation is None else {"truncation": truncation}   # VAEs sample without truncation
+    return model.sample(len(labels), labels=labels, generator=generator, **kw), labels
 
 # %% ../nbs/26_generate.ipynb #9e06d1d3
 def filter_top(samples: torch.Tensor, # (N, ...) generated samples

@@ -42,3 +42,9 @@ def test_class_conditional():
     assert imgs.shape == (4, 1, 8, 8) and labs.tolist() == [3, 3, 7, 7]
     with pytest.raises(ValueError, match="class-conditional"): class_conditional(load_pretrained("dcgan"), 2)
     with pytest.raises(ValueError, match="classes"): class_conditional(load_pretrained("cgan"), 2, classes=[12])
+
+def test_class_conditional_vae():
+    "A conditional VAE samples without a truncation argument; class_conditional must not pass one."
+    from aigc_book.models.vae import load_pretrained as load_vae
+    imgs, labs = class_conditional(load_vae("cvae"), 3, classes=[1, 4], generator=torch.Generator().manual_seed(0))
+    assert imgs.shape == (6, 1, 8, 8) and labs.tolist() == [1, 1, 1, 4, 4, 4]
