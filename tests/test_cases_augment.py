@@ -181,11 +181,11 @@ def test_train_cvae_and_sample_per_class():
     assert imgs.shape == (30, 1, 8, 8) and imgs.min() >= 0 and imgs.max() <= 1
     assert torch.bincount(labels, minlength=10).tolist() == [3] * 10
     assert torch.equal(imgs, sample_per_class(model, 3, seed=0)[0])
-    with pytest.raises(ValueError, match="n_per_class"):
+    with pytest.raises(ValueError, match="n_per_class must be >= 1"):
         sample_per_class(model, 0)
-    with pytest.raises(TypeError, match="class-conditional"):
+    with pytest.raises(ValueError, match="class-conditional"):
         sample_per_class(VAE(latent_dim=2), 2)
-    with pytest.raises(TypeError, match="class-conditional"):
+    with pytest.raises(ValueError, match="class-conditional"):
         sample_per_class("cvae", 2)
     with pytest.raises(ValueError, match="shape"):
         train_cvae(x.view(-1, 64), y, steps=1)

@@ -17,7 +17,7 @@ from ..core import seed_everything
 from ..data import batch_fn
 from ..train import fit, make_step, make_optimizer, cosine_lr
 from ..models.vae import VAE
-from ..generate import filter_top
+from ..generate import filter_top, class_conditional
 from ..evaluate import check_digit_images
 
 # %% auto #0
@@ -232,18 +232,12 @@ def train_cvae(x: torch.Tensor, # (N, 1, 8, 8) the scenario's labelled images, i
                lr_fn=partial(cosine_lr, lr=lr, total=steps), progress=progress, desc="CVAE")
     return model.eval(), hist
 
-def sample_per_class(model, # a conditional generator with `.sample(n, labels=..., generator=...)`
+def sample_per_class(model, # a class-conditional generator of the book (CVAE or cGAN)
                      n_per_class: int, # images of every digit
                      seed: int = 0, # RNG of the latent codes
                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    "`n_per_class` generated images of each digit: `(images (10·n, 1, 8, 8) in [0, 1], labels (10·n,))`."
-    _check_int(n_per_class, "n_per_class")
-    n_classes = getattr(getattr(model, "cfg", None), "n_classes", 0)
-    if not callable(getattr(model, "sample", None)) or not n_classes:
-        raise TypeError(f"model must be a class-conditional generator with .sample(n, labels=...), "
-                        f"got {type(model).__name__}")
-    labels = torch.arange(10).repeat_interleave(n_per_class)
-    images = model.sample(len(labels), labels=labels, generator=torch.Generator().manual_seed(seed))
+    "`n_per_class` images of each digit from `generate.class_conditional`, seeded, clamped to [0, 1]."
+    images, labels = class_conditional(model, n_per_class, generator=torch.Generator().manual_seed(seed))
     return images.clamp(0, 1), labels
 
 # %% ../../nbs/40_augmentation.ipynb #93c11099
