@@ -94,7 +94,7 @@ def test_elbo_pieces():
     lp = log_normal_diag(torch.zeros(4, 2), torch.zeros(4, 2), torch.full((4, 2), -80.0))
     assert lp.shape == (4,) and torch.isfinite(lp).all()
     assert torch.isfinite(log_mean_exp(torch.tensor([-1e4, -1e4 - 1]), 0))
-    assert torch.allclose(iwae_bound(torch.zeros(7, 3)), torch.zeros(3))
+    assert torch.allclose(iwae_bound(torch.zeros(7, 3)), torch.zeros(3), atol=1e-6)   # log 7 - log 7 in float32
     assert torch.allclose(iwae_bound(torch.log(torch.tensor([[1.0, 3.0]])), dim=1), torch.log(torch.tensor([2.0])))
     assert torch.allclose(elbo(torch.ones(3), torch.ones(3)), -2 * torch.ones(3))
     with pytest.raises(ValueError, match="must have the same shape"): elbo(torch.ones(3), torch.ones(4))
