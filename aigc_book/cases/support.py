@@ -330,6 +330,21 @@ def add_typos(text: str,
     return "".join(out)
 
 # %% ../../nbs/47_customer_service.ipynb #947b9dcb
+def _fill_template(template: str, rng, typo_rate: float, typo_slots=()) -> tuple[str, dict]:
+    "Fill each {kind} with a random value, typos in the literal text (and in `typo_slots` values)."
+    parts = _SLOT_RE.split(template)                 # literal, kind, literal, kind, ..., literal
+    out, slots = [], {}
+    for j, part in enumerate(parts):
+        if j % 2 == 0:
+            out.append(add_typos(part, typo_rate, rng))
+            continue
+        surface, value = sample_slot(part, rng)
+        if part in typo_slots:
+            surface = add_typos(surface, typo_rate, rng)
+        out.append(surface)
+        slots[part] = value
+    return "".join(out), slots
+
 def render_question(intent: str,
                     pattern: int, # index into INTENTS[intent]["patterns"]
                     rng: np.random.Generator,
@@ -342,21 +357,11 @@ def render_question(intent: str,
     if not is_int or not 0 <= pattern < len(patterns):
         raise ValueError(f"pattern must be an int in [0, {len(patterns)}) for intent {intent!r}, "
                          f"got {pattern!r}")
-    parts = _SLOT_RE.split(patterns[pattern])        # literal, kind, literal, kind, ..., literal
-    out, slots = [], {}
-    for j, part in enumerate(parts):
-        if j % 2 == 0:
-            out.append(add_typos(part, typo_rate, rng))
-            continue
-        surface, value = sample_slot(part, rng)
-        if part == "product":
-            surface = add_typos(surface, typo_rate, rng)
-        out.append(surface)
-        slots[part] = value
+    body, slots = _fill_template(patterns[pattern], rng, typo_rate, typo_slots=("product",))
     assert set(slots) == set(slots_needed), (intent, pattern)
     opener = add_typos(_pick(_OPENERS, rng), typo_rate, rng)
     closer = add_typos(_pick(_CLOSERS, rng), typo_rate, rng)
-    text = opener + "".join(out) + closer
+    text = opener + body + closer
     if rng.random() < 0.4:
         text = text[:1].upper() + text[1:]
     return text, slots
@@ -750,16 +755,7 @@ def refill_slots(delex: str, # a delexicalised question, e.g. 'where is {order_i
                  typo_rate: float = 0.0,
                 ) -> tuple[str, dict]:
     "Fill each {kind} of `delex` with a fresh random value and add typos: (text, {kind: canonical value})."
-    parts = _SLOT_RE.split(_check_text(delex, "delex"))
-    out, slots = [], {}
-    for j, part in enumerate(parts):
-        if j % 2 == 0:
-            out.append(add_typos(part, typo_rate, rng))
-            continue
-        surface, value = sample_slot(part, rng)
-        out.append(surface)
-        slots[part] = value
-    return "".join(out), slots
+    return _fill_template(_check_text(delex, "delex"), rng, typo_rate)
 
 def perturb_questions(examples, # delexicalised real questions of one intent
                       n: int, # how many to generate
