@@ -1,73 +1,241 @@
-"""Train the book's character-level GPT and a minimal reference GPT on a text file; report quality and speed.
+"""Train the book's character-level GPT (any recipe) on a text file; report quality, speed, loss vs time.
 
     python benchmarks/gpt_char.py --data /path/to/tinyshakespeare.txt --config small-cpu
+    python benchmarks/gpt_char.py --data /path/to/tinyshakespeare.txt --config modern-cpu --time-budget 60
 
-Prints, as its last three lines: validation loss, training tokens/s, generation tokens/s (with and without the
+Prints, as its last lines: validation loss, training tokens/s, generation tokens/s (with and without the
 book's KV cache). `small-cpu` is the well-known small CPU configuration for a char-level LM (nanoGPT's
 shakespeare_char CPU settings): 4 layers, 4 heads, 128-dim embeddings, block 64, batch 12, 2,000 iterations,
 dropout 0, no biases, AdamW lr 1e-3 (betas 0.9/0.99, weight decay 0.1, grad clip 1) with 100 warm-up steps and
-cosine decay to 1e-4; evaluation = mean loss over 200 random validation batches; 90/10 split.
+cosine decay to 1e-4; 90/10 split. `modern-cpu` is the recipe of chapter 36 (see CONFIGS).
+
+Two ways to train. By default `iters` iterations. With `--time-budget S`: until S seconds of *training* time
+have passed (evaluation excluded), the learning-rate schedule running over the time (progress = elapsed / S;
+the warm-up is the same fraction `warmup / iters` of the budget), so the decay ends when the time does.
+
+Evaluation is fixed whatever the recipe: mean loss over `eval_iters` batches of `eval_batch` random validation
+windows of `eval_block` characters, drawn once with seed 1234 — the same windows for every recipe, batch size
+and block size (small-cpu, modern-cpu: 200 x 12 windows of 64 characters, nanoGPT's estimate for this
+configuration). `--curve-every N` also evaluates every N seconds of training time on the first `curve_iters`
+of those batches (not counted as training time). `--set key=value` changes any recipe key; `--json PATH`
+writes the results.
 """
 from __future__ import annotations
-import argparse, os, sys, time
-from functools import partial
+import argparse, json, math, os, sys, time
 from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aigc_book.core import seed_everything, get_device
 from aigc_book.data import load_text_file, CharTokenizer, get_batch, text_batch_fn
-from aigc_book.train import fit, make_step, make_optimizer, cosine_lr
-from aigc_book.models.gpt import GPT, GPTConfig, generate
+from aigc_book.train import make_optimizer, cosine_lr
+from aigc_book.models.gpt import GPT, GPTConfig, generate, make_muon, wsd_lr, NORMS, POSITIONS, MLPS
 from benchmarks.reference_gpt import RefGPT
 
+# keys every recipe has; the defaults are GPT-2's design trained with AdamW and cosine decay
+RECIPE = dict(norm="layer", pos="learned", mlp="gelu", qk_norm=False, tie_weights=True, rope_base=10000.0,
+              optimizer="adamw",   # or "muon": Muon for the blocks' matrices, AdamW (lr) for the rest
+              muon_lr=0.02, muon_momentum=0.95, muon_wd=0.0,
+              schedule="cosine",   # warm-up, cosine to min_lr; or "wsd": warm-up, stable, linear decay
+              decay=0.2,           # wsd: the last fraction of training that decays
+              eval_block=64, eval_batch=12, eval_iters=200, curve_iters=20)
+
 CONFIGS = {
-    "small-cpu": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, iters=2000, dropout=0.0, bias=False,
-                      lr=1e-3, min_lr=1e-4, warmup=100, weight_decay=0.1, betas=(0.9, 0.99), clip=1.0, eval_iters=200),
-    "tiny": dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, iters=50, dropout=0.0, bias=False,
-                 lr=1e-3, min_lr=1e-4, warmup=10, weight_decay=0.1, betas=(0.9, 0.99), clip=1.0, eval_iters=10),
+    "small-cpu": {**RECIPE, **dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
+                                   iters=2000, dropout=0.0, bias=False, lr=1e-3, min_lr=1e-4, warmup=100,
+                                   weight_decay=0.1, betas=(0.9, 0.99), clip=1.0)},
+    "tiny": {**RECIPE, **dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, iters=50,
+                              dropout=0.0, bias=False, lr=1e-3, min_lr=1e-4, warmup=10, weight_decay=0.1,
+                              betas=(0.9, 0.99), clip=1.0, eval_block=32, eval_batch=8, eval_iters=10,
+                              curve_iters=2)},
 }
+# Placeholder until chapter 36's grid (benchmarks/ablate.py) picks the best recipe at the small-cpu
+# configuration's wall-clock: a first single-seed look on a 16-core machine (8 runs at once, 107.5 s each)
+# found Muon and 2 layers the two largest single gains over the tuned classic (lr 3e-3), and RMSNorm, squared
+# ReLU and QK-norm slower per step on CPU than they gain per step.
+CONFIGS["modern-cpu"] = {**CONFIGS["small-cpu"], **dict(lr=3e-3, optimizer="muon", n_layer=2)}
+
+CHOICES = {"norm": NORMS, "pos": POSITIONS, "mlp": MLPS, "optimizer": ("adamw", "muon"),
+           "schedule": ("cosine", "wsd")}
+MODEL_KEYS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "norm", "pos", "mlp", "qk_norm",
+              "tie_weights", "rope_base")
+EVAL_SEED = 1234
+
+
+def parse_value(key, text, like):
+    "`text` as the type of `like` (the key's current value)."
+    if isinstance(like, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"--set {key}=... needs true or false, got {text!r}")
+    try:
+        if isinstance(like, tuple):
+            return tuple(float(t) for t in text.split(","))
+        if isinstance(like, int):
+            value = float(text)                                # "2e3" is fine, "2.5" is not
+            if value != int(value):
+                raise ValueError(text)
+            return int(value)
+        return type(like)(text)
+    except ValueError:
+        kinds = {tuple: "comma-separated numbers", int: "an integer", float: "a number"}
+        raise ValueError(f"--set {key}=... needs {kinds.get(type(like), type(like).__name__)}, "
+                         f"got {text!r}") from None
+
+
+def resolve_config(name, overrides=(), iters=None) -> dict:
+    "The recipe `name` with `key=value` overrides applied and checked."
+    if name not in CONFIGS:
+        raise ValueError(f"unknown config {name!r}; choose from {sorted(CONFIGS)}")
+    c = dict(CONFIGS[name])
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set needs key=value, got {item!r}")
+        if key not in c:
+            raise ValueError(f"--set {key}: unknown key; known keys: {', '.join(sorted(c))}")
+        c[key] = parse_value(key, text, c[key])
+    if iters is not None:
+        c["iters"] = iters
+    for key, allowed in CHOICES.items():
+        if c[key] not in allowed:
+            raise ValueError(f"{key} must be one of {allowed}, got {c[key]!r}")
+    for key in ("iters", "batch_size", "warmup", "eval_block", "eval_batch", "eval_iters", "curve_iters"):
+        if c[key] < (0 if key == "warmup" else 1):
+            raise ValueError(f"{key} must be a positive int, got {c[key]}")
+    if c["warmup"] > c["iters"]:
+        raise ValueError(f"warmup={c['warmup']} exceeds iters={c['iters']}")
+    if c["curve_iters"] > c["eval_iters"]:
+        raise ValueError(f"curve_iters={c['curve_iters']} exceeds eval_iters={c['eval_iters']}")
+    if c["eval_block"] > c["block_size"]:
+        raise ValueError(f"block_size={c['block_size']} is shorter than the evaluation windows "
+                         f"(eval_block={c['eval_block']}); set eval_block too, knowing that the numbers then "
+                         f"no longer compare with the others")
+    return c
+
+
+def eval_batches(val, c):
+    "The fixed evaluation windows: `eval_iters` batches of `eval_batch` windows of `eval_block` characters."
+    g = torch.Generator().manual_seed(EVAL_SEED)
+    return [get_batch(val, c["eval_block"], c["eval_batch"], g) for _ in range(c["eval_iters"])]
 
 
 @torch.no_grad()
-def estimate_val_loss(model, val, c, device, seed=1234):
-    "nanoGPT-style evaluation: mean loss over `eval_iters` random validation batches."
-    model.eval(); g = torch.Generator().manual_seed(seed)
-    losses = [float(model(*(t.to(device) for t in get_batch(val, c["block_size"], c["batch_size"], g)))[1]) for _ in range(c["eval_iters"])]
+def mean_loss(model, batches, device):
+    "Mean loss over `batches` in eval mode."
+    model.eval()
+    losses = [float(model(x.to(device), y.to(device))[1]) for x, y in batches]
     model.train()
     return sum(losses) / len(losses)
 
 
-def train_book(train, vocab_size, c, device):
-    seed_everything(1337)
-    model = GPT(GPTConfig(block_size=c["block_size"], vocab_size=vocab_size, n_layer=c["n_layer"], n_head=c["n_head"],
-                          n_embd=c["n_embd"], dropout=c["dropout"], bias=c["bias"])).to(device)
-    opt = make_optimizer(model, lr=c["lr"], weight_decay=c["weight_decay"], betas=c["betas"])
-    step = make_step(model, opt, lambda m, b: m(*b)[1], clip=c["clip"])
-    batches = text_batch_fn(train, c["block_size"], c["batch_size"], seed=0)
-    get = (lambda s: tuple(t.to(device) for t in batches(s))) if device.type != "cpu" else batches
-    hist = fit(step, get, c["iters"], models=model, optimizers=opt, progress=True, desc="book GPT",
-               lr_fn=partial(cosine_lr, lr=c["lr"], total=c["iters"], warmup=c["warmup"], min_lr=c["min_lr"]))
-    return model, hist.seconds
+def build_model(c, vocab_size, seed, device):
+    "The book's GPT for recipe `c`, initialised with seed 1337 + `seed`."
+    seed_everything(1337 + seed)
+    cfg = GPTConfig(vocab_size=vocab_size, **{k: c[k] for k in MODEL_KEYS})
+    return GPT(cfg).to(device)
 
 
-def train_reference(train, vocab_size, c, device, iters):
+def build_optimizers(model, c) -> list:
+    "AdamW over everything (`make_optimizer`), or Muon + AdamW (`make_muon`)."
+    if c["optimizer"] == "adamw":
+        return [make_optimizer(model, lr=c["lr"], weight_decay=c["weight_decay"], betas=c["betas"])]
+    return make_muon(model, lr=c["muon_lr"], adam_lr=c["lr"], weight_decay=c["muon_wd"],
+                     adam_weight_decay=c["weight_decay"], betas=c["betas"], momentum=c["muon_momentum"])
+
+
+def lr_at(c, base_lr, step, progress=None):
+    "Learning rate of a group whose peak is `base_lr`: at `step` of `iters`, or at time `progress` in [0, 1)."
+    # min_lr scales with the group's peak; the AdamW group of the classic recipe gets exactly c["min_lr"]
+    min_lr = c["min_lr"] if base_lr == c["lr"] else base_lr * c["min_lr"] / c["lr"]
+    total, warmup = c["iters"], c["warmup"]
+    if progress is not None:                                   # the schedule over the time budget
+        total = 1_000_000
+        step = min(total - 1, int(progress * total))
+        warmup = round(c["warmup"] / c["iters"] * total)
+    if c["schedule"] == "wsd":
+        return wsd_lr(step, base_lr, total, warmup, decay=c["decay"], min_lr=min_lr)
+    return cosine_lr(step, base_lr, total, warmup, min_lr)
+
+
+def train(model, opts, c, batches, device, budget=None, curve_every=0.0, curve_batches=(), log=True):
+    "Train for `iters` steps, or `budget` seconds of training time; the curve is evaluated outside that time."
+    groups = [(g, g["lr"]) for o in opts for g in o.param_groups]
+    params = list(model.parameters())
+    steps, elapsed, eval_seconds, losses = 0, 0.0, 0.0, []
+    curve = []
+
+    def point():
+        nonlocal eval_seconds
+        t0 = time.perf_counter()
+        v = mean_loss(model, curve_batches, device)
+        eval_seconds += time.perf_counter() - t0
+        train_loss = sum(losses) / len(losses) if losses else None   # mean since the last point
+        curve.append({"seconds": round(elapsed, 3), "step": steps, "val_loss": v, "train_loss": train_loss})
+        losses.clear()
+        if log:
+            shown = "-" if train_loss is None else f"{train_loss:.4f}"
+            print(f"  {elapsed:7.1f} s  step {steps:6d}  val {v:.4f}  train {shown}", file=sys.stderr,
+                  flush=True)
+
+    if curve_every:
+        point()
+    next_point = curve_every
+    while (steps < c["iters"]) if budget is None else (elapsed < budget):
+        t0 = time.perf_counter()
+        progress = None if budget is None else elapsed / budget
+        for g, base in groups:
+            g["lr"] = lr_at(c, base, steps, progress)
+        x, y = batches(steps)
+        if device.type != "cpu":
+            x, y = x.to(device), y.to(device)
+        model.train()
+        loss = model(x, y)[1]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"step {steps}: loss is {loss.item()}; lower the learning rate")
+        for o in opts:
+            o.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, c["clip"])
+        for o in opts:
+            o.step()
+        losses.append(loss.item())
+        steps += 1
+        elapsed += time.perf_counter() - t0
+        if curve_every and elapsed >= next_point:
+            point()
+            while next_point <= elapsed:
+                next_point += curve_every
+    if curve_every and curve[-1]["step"] != steps:
+        point()                                                # the curve ends where training does
+    return {"steps": steps, "train_seconds": elapsed, "eval_seconds": eval_seconds, "curve": curve}
+
+
+def train_reference(train_ids, vocab_size, c, device, iters):
     "A plain training loop (nanoGPT's shape) around the reference GPT, `iters` steps of the same schedule."
     torch.manual_seed(1337)
-    model = RefGPT(vocab_size, c["block_size"], c["n_layer"], c["n_head"], c["n_embd"], bias=c["bias"]).to(device)
-    decay = [p for p in model.parameters() if p.dim() >= 2]; no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": c["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=c["lr"], betas=c["betas"])
+    model = RefGPT(vocab_size, c["block_size"], c["n_layer"], c["n_head"], c["n_embd"], bias=c["bias"])
+    model = model.to(device)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": c["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=c["lr"], betas=c["betas"])
     g = torch.Generator().manual_seed(0)
     t0 = time.perf_counter()
     for it in range(iters):
         lr = cosine_lr(it, c["lr"], c["iters"], c["warmup"], c["min_lr"])
-        for pg in opt.param_groups: pg["lr"] = lr
-        x, y = (t.to(device) for t in get_batch(train, c["block_size"], c["batch_size"], g))
+        for pg in opt.param_groups:
+            pg["lr"] = lr
+        x, y = (t.to(device) for t in get_batch(train_ids, c["block_size"], c["batch_size"], g))
         _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True); loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), c["clip"]); opt.step()
-        if (it + 1) % 200 == 0: print(f"reference step {it + 1}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), c["clip"])
+        opt.step()
+        if (it + 1) % 200 == 0:
+            print(f"reference step {it + 1}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     return model, time.perf_counter() - t0
 
 
@@ -79,59 +247,130 @@ def gen_speed(fn, n, repeats=3):
 
 
 def _timed(fn, n):
-    t0 = time.perf_counter(); fn(n); return time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fn(n)
+    return time.perf_counter() - t0
+
+
+def write_json(path, obj):
+    "Write `obj` as JSON atomically (a finished file or none)."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--data", required=True, help="a UTF-8 text file (e.g. tinyshakespeare.txt)")
     ap.add_argument("--config", default="small-cpu", choices=sorted(CONFIGS))
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="change a recipe key, e.g. --set lr=3e-3 --set pos=rope (repeatable)")
     ap.add_argument("--iters", type=int, default=None, help="override the number of training iterations")
+    ap.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                    help="train until this much training time has passed (evaluation excluded)")
+    ap.add_argument("--curve-every", type=float, default=5.0, metavar="SECONDS",
+                    help="evaluate the curve every this many seconds of training time (0 = no curve)")
+    ap.add_argument("--seed", type=int, default=0, help="init seed 1337 + SEED, batches seeded SEED")
+    ap.add_argument("--json", default=None, metavar="PATH", help="write the results (and the curve) here")
     ap.add_argument("--device", default="cpu", help="cpu, cuda, mps (default cpu)")
     ap.add_argument("--gen-tokens", type=int, default=256)
-    ap.add_argument("--gen-batch", type=int, nargs="+", default=[1, 8], help="batch sizes for the generation-speed lines")
+    ap.add_argument("--gen-batch", type=int, nargs="+", default=[1, 8], help="batches for generation speed")
     ap.add_argument("--skip-reference", action="store_true", help="train only the book's GPT")
-    ap.add_argument("--ref-iters", type=int, default=None, help="iterations for the reference GPT (default: same as the book's)")
-    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    ap.add_argument("--skip-generation", action="store_true", help="no generation-speed measurement")
+    ap.add_argument("--ref-iters", type=int, default=None, help="reference GPT iterations (default: iters)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--quiet", action="store_true", help="no curve lines on stderr")
     a = ap.parse_args(argv)
-    c = dict(CONFIGS[a.config]); c["iters"] = a.iters or c["iters"]
-    if a.threads: torch.set_num_threads(a.threads)
+    try:
+        c = resolve_config(a.config, a.overrides, a.iters)
+    except ValueError as e:
+        ap.error(str(e))
+    if a.time_budget is not None and not a.time_budget > 0:
+        ap.error(f"--time-budget must be > 0 seconds, got {a.time_budget}")
+    if a.curve_every < 0:
+        ap.error(f"--curve-every must be >= 0, got {a.curve_every}")
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    wall0 = time.perf_counter()
     device = get_device(a.device)
     ref_iters = a.ref_iters or c["iters"]
     text = load_text_file(a.data)
     tok = CharTokenizer.from_text(text)
     ids = torch.tensor(tok.encode(text), dtype=torch.long)
-    n = int(0.9 * len(ids)); train, val = ids[:n], ids[n:]
+    n = int(0.9 * len(ids))
+    train_ids, val = ids[:n], ids[n:]
     load0 = os.getloadavg()[0]
-    print(f"data {a.data}: {len(ids)} chars, vocab {tok.vocab_size}; config {a.config} {c}; device {device}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; load avg {load0:.2f}", flush=True)
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    mode = f"time budget {a.time_budget:g} s" if a.time_budget else f"{c['iters']} iterations"
+    print(f"data {a.data}: {len(ids)} chars, vocab {tok.vocab_size}; config {a.config} {c}; {mode}; "
+          f"seed {a.seed}; device {device}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} CPUs (allowed: {affinity}); load avg {load0:.2f}", flush=True)
 
-    tokens = c["iters"] * c["batch_size"] * c["block_size"]
-    book, t_book = train_book(train, tok.vocab_size, c, device)
-    v_book = estimate_val_loss(book, val, c, device)
-    print(f"book GPT: {book.num_params()} params, {t_book:.1f} s, val loss {v_book:.4f}", flush=True)
-    if not a.skip_reference:
-        ref, t_ref = train_reference(train, tok.vocab_size, c, device, ref_iters)
-        v_ref = estimate_val_loss(ref, val, c, device)
-        print(f"reference GPT: {sum(p.numel() for p in ref.parameters()) - ref.pos.weight.numel()} params, {ref_iters} iters, {t_ref:.1f} s, val loss {v_ref:.4f}", flush=True)
+    evals = eval_batches(val, c)
+    book = build_model(c, tok.vocab_size, a.seed, device)
+    opts = build_optimizers(book, c)
+    batches = text_batch_fn(train_ids, c["block_size"], c["batch_size"], seed=a.seed)
+    r = train(book, opts, c, batches, device, budget=a.time_budget, curve_every=a.curve_every,
+              curve_batches=evals[:c["curve_iters"]], log=not a.quiet)
+    t_book = r["train_seconds"]
+    tokens = r["steps"] * c["batch_size"] * c["block_size"]
+    v_book = mean_loss(book, evals, device)
+    if r["curve"]:
+        final = {"seconds": round(t_book, 3), "step": r["steps"], "val_loss": v_book, "final": True}
+        r["curve"].append(final)                               # on all the evaluation windows
+    print(f"book GPT: {book.num_params()} params, {r['steps']} iters, {t_book:.1f} s, val loss {v_book:.4f}",
+          flush=True)
+    run_reference = not a.skip_reference and a.time_budget is None
+    if run_reference:
+        ref, t_ref = train_reference(train_ids, tok.vocab_size, c, device, ref_iters)
+        v_ref = mean_loss(ref, evals, device)
+        ref_params = sum(p.numel() for p in ref.parameters()) - ref.pos.weight.numel()
+        print(f"reference GPT: {ref_params} params, {ref_iters} iters, {t_ref:.1f} s, val loss {v_ref:.4f}",
+              flush=True)
 
-    book.eval(); prompt = ids[None, :1].to(device)
-    g = lambda: torch.Generator(device=device).manual_seed(0)
     speeds = {}
-    for B in a.gen_batch:
-        p = prompt.expand(B, 1).contiguous()
-        speeds[B] = [B * gen_speed(lambda k: generate(book, p, k, generator=g(), use_cache=uc), a.gen_tokens) for uc in (True, False)]
-    print("sample (book GPT, cached):", repr(tok.decode(generate(book, prompt, 200, generator=g())[0].cpu())))
-    print(f"load avg at end {os.getloadavg()[0]:.2f} (start {load0:.2f})")
-    if a.skip_reference:
-        print(f"val_loss book={v_book:.4f} (published nanoGPT small CPU config on tinyshakespeare: ~1.88)")
+    if not a.skip_generation:
+        book.eval()
+        prompt = ids[None, :1].to(device)
+        g = lambda: torch.Generator(device=device).manual_seed(0)
+        for B in a.gen_batch:
+            p = prompt.expand(B, 1).contiguous()
+            run = lambda k, uc: generate(book, p, k, generator=g(), use_cache=uc)
+            speeds[B] = [B * gen_speed(lambda k: run(k, uc), a.gen_tokens) for uc in (True, False)]
+        sample = generate(book, prompt, 200, generator=g())[0].cpu()
+        print("sample (book GPT, cached):", repr(tok.decode(sample)))
+    load1 = os.getloadavg()[0]
+    print(f"load avg at end {load1:.2f} (start {load0:.2f})")
+    if a.json:
+        write_json(a.json, {
+            "config": a.config, "overrides": a.overrides, "recipe": c, "seed": a.seed,
+            "time_budget": a.time_budget,
+            "val_loss": v_book, "steps": r["steps"], "train_seconds": t_book, "tokens": tokens,
+            "tokens_per_s": tokens / t_book, "eval_seconds": r["eval_seconds"], "params": book.num_params(),
+            "eval": {"windows": c["eval_iters"] * c["eval_batch"], "chars": c["eval_block"],
+                     "seed": EVAL_SEED, "curve_windows": c["curve_iters"] * c["eval_batch"]},
+            "curve": r["curve"], "data": {"path": str(a.data), "chars": len(ids), "vocab": tok.vocab_size},
+            "threads": torch.get_num_threads(), "cpu_affinity": affinity, "cpus": os.cpu_count(),
+            "load_avg_start": load0, "load_avg_end": load1, "torch": torch.__version__,
+            "wall_seconds": time.perf_counter() - wall0})
+        print(f"wrote {a.json}")
+    published = "(published nanoGPT small CPU config on tinyshakespeare: ~1.88)"
+    if not run_reference:
+        print(f"val_loss book={v_book:.4f} ({r['steps']} iters, {t_book:.1f} s) {published}")
         print(f"train_tokens_per_s book={tokens / t_book:.0f}")
     else:
         ref_tokens = ref_iters * c["batch_size"] * c["block_size"]
-        print(f"val_loss book={v_book:.4f} ({c['iters']} iters) reference={v_ref:.4f} ({ref_iters} iters) (published nanoGPT small CPU config on tinyshakespeare: ~1.88)")
-        print(f"train_tokens_per_s book={tokens / t_book:.0f} reference={ref_tokens / t_ref:.0f} ratio_book_over_reference={(tokens / t_book) / (ref_tokens / t_ref):.2f}")
+        print(f"val_loss book={v_book:.4f} ({r['steps']} iters) reference={v_ref:.4f} ({ref_iters} iters) "
+              f"{published}")
+        print(f"train_tokens_per_s book={tokens / t_book:.0f} reference={ref_tokens / t_ref:.0f} "
+              f"ratio_book_over_reference={(tokens / t_book) / (ref_tokens / t_ref):.2f}")
     for B, (cached, full) in speeds.items():
-        print(f"gen_tokens_per_s batch={B} with_cache={cached:.0f} without_cache={full:.0f} speedup={cached / full:.1f}x ({a.gen_tokens} new tokens)")
+        print(f"gen_tokens_per_s batch={B} with_cache={cached:.0f} without_cache={full:.0f} "
+              f"speedup={cached / full:.1f}x ({a.gen_tokens} new tokens)")
+    return r | {"val_loss": v_book}
 
 
 if __name__ == "__main__":

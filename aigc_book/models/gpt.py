@@ -9,81 +9,175 @@ from dataclasses import dataclass, asdict
 import torch
 from torch import nn
 import torch.nn.functional as F
-from ..prob.attention import scaled_dot_product_attention, causal_mask, token_nll, bits_per_char, perplexity, unigram_bits
+from ..prob.attention import (scaled_dot_product_attention, causal_mask, token_nll, bits_per_char,
+                                      perplexity, unigram_bits)
 from ..sampling import sample_next
 from ..data import check_token_ids
 from ..core import load_shipped
 
 # %% auto #0
-__all__ = ['KVCache', 'GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'generate', 'evaluate_bpc', 'generate_text',
-           'load_pretrained']
+__all__ = ['NORMS', 'POSITIONS', 'MLPS', 'KVCache', 'GPTConfig', 'RMSNorm', 'make_norm', 'rope_tables', 'apply_rope',
+           'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'generate', 'evaluate_bpc', 'generate_text', 'load_pretrained',
+           'newton_schulz', 'Muon', 'make_muon', 'wsd_lr']
 
 # %% ../../nbs/33_gpt.ipynb #3e9f2fbc
+NORMS = ("layer", "rms")               # GPTConfig.norm
+POSITIONS = ("learned", "rope")        # GPTConfig.pos
+MLPS = ("gelu", "relu2", "swiglu")     # GPTConfig.mlp
+
 @dataclass
 class GPTConfig:
-    "Sizes of a GPT (defaults: the small character-level CPU configuration)."
-    block_size: int = 64   # longest context in tokens
+    "Sizes and design switches of a GPT (defaults: GPT-2's design in the small character-level CPU size)."
+    block_size: int = 64        # longest context in tokens
     vocab_size: int = 65
     n_layer: int = 4
     n_head: int = 4
-    n_embd: int = 128      # must be divisible by n_head
+    n_embd: int = 128           # must be divisible by n_head
     dropout: float = 0.0
-    bias: bool = True      # biases in Linear layers and LayerNorms
+    bias: bool = True           # biases in Linear layers and LayerNorms
+    norm: str = "layer"         # "layer": LayerNorm (GPT-2); "rms": RMSNorm
+    pos: str = "learned"        # "learned": position embeddings (GPT-2); "rope": rotary embeddings on q and k
+    mlp: str = "gelu"           # "gelu" (GPT-2), "relu2" (squared ReLU) or "swiglu" (gated, 8C/3 hidden)
+    qk_norm: bool = False       # RMS-normalise every head's queries and keys before attention
+    tie_weights: bool = True    # the output layer reuses the token embedding (GPT-2)
+    rope_base: float = 10000.0  # rotary angles m * rope_base**(-2i/d); used when pos="rope"
+
     def __post_init__(self):
         for k in ("block_size", "vocab_size", "n_layer", "n_head", "n_embd"):
             v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"GPTConfig.{k} must be a positive int, got {v!r}")
-        if self.n_embd % self.n_head: raise ValueError(f"GPTConfig.n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
-        if not 0 <= self.dropout < 1: raise ValueError(f"GPTConfig.dropout must be in [0, 1), got {self.dropout}")
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"GPTConfig.{k} must be a positive int, got {v!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"GPTConfig.n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"GPTConfig.dropout must be in [0, 1), got {self.dropout}")
+        for k, allowed in (("norm", NORMS), ("pos", POSITIONS), ("mlp", MLPS)):
+            if getattr(self, k) not in allowed:
+                raise ValueError(f"GPTConfig.{k} must be one of {allowed}, got {getattr(self, k)!r}")
+        for k in ("bias", "qk_norm", "tie_weights"):
+            if not isinstance(getattr(self, k), bool):
+                raise TypeError(f"GPTConfig.{k} must be True or False, got {getattr(self, k)!r}")
+        if self.pos == "rope" and (self.n_embd // self.n_head) % 2:
+            raise ValueError(f"GPTConfig.pos='rope' needs an even head size n_embd/n_head, "
+                             f"got {self.n_embd}/{self.n_head} = {self.n_embd // self.n_head}")
+        base = self.rope_base
+        if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 1:
+            raise ValueError(f"GPTConfig.rope_base must be a number > 1, got {base!r}")
+
+# %% ../../nbs/33_gpt.ipynb #97b3ef55
+class RMSNorm(nn.Module):
+    "x / sqrt(mean(x^2) + eps) * gain over the last dimension (LayerNorm without centring or bias)."
+    def __init__(self, dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))   # the gain g
+
+    def forward(self, x):
+        return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
+
+def make_norm(cfg: GPTConfig, dim: int) -> nn.Module:
+    "The normalisation `cfg.norm` asks for over `dim` features: LayerNorm (GPT-2) or RMSNorm."
+    if cfg.norm == "rms":
+        return RMSNorm(dim)
+    return nn.LayerNorm(dim, bias=cfg.bias)
+
+def rope_tables(n_pos: int, head_size: int, base: float = 10000.0):
+    "cos and sin of the rotary angles m * base**(-2i/head_size): two `(n_pos, head_size // 2)` tensors."
+    theta = base ** (-torch.arange(0, head_size, 2, dtype=torch.float32) / head_size)   # (hs/2,)
+    angles = torch.outer(torch.arange(n_pos, dtype=torch.float32), theta)                # (n_pos, hs/2)
+    return angles.cos(), angles.sin()
+
+def apply_rope(x: torch.Tensor, # (..., T, d) queries or keys of one or more heads
+               cos: torch.Tensor, sin: torch.Tensor # (T, d/2) from `rope_tables`, rows = the positions of x
+              ) -> torch.Tensor:
+    "Rotate every pair (x_i, x_{i+d/2}) of `x` by the angle whose cos and sin are given."
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 # %% ../../nbs/33_gpt.ipynb #63c264de
 KVCache = list  # one (k, v) pair per layer, each (B, n_head, T_past, head_size)
 
+def _cache_mask(T, T_past, device):
+    "New token i (absolute position T_past + i) may see keys 0..T_past + i; one new token may see all (None)."
+    if T == 1:
+        return None
+    return torch.ones(T, T_past + T, dtype=torch.bool, device=device).tril(diagonal=T_past)
+
 class CausalSelfAttention(nn.Module):
-    "Multi-head causal self-attention with an optional key/value cache."
+    "Multi-head causal self-attention with an optional key/value cache, QK-norm and rotary positions."
     def __init__(self, cfg: GPTConfig):
         super().__init__()
-        self.n_head, self.dropout = cfg.n_head, cfg.dropout
+        self.n_head = cfg.n_head
+        self.dropout = cfg.dropout
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)   # q, k, v for all heads at once
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_drop = nn.Dropout(cfg.dropout)
         self.fused = hasattr(F, "scaled_dot_product_attention")
+        self.q_norm = RMSNorm(cfg.n_embd // cfg.n_head) if cfg.qk_norm else None
+        self.k_norm = RMSNorm(cfg.n_embd // cfg.n_head) if cfg.qk_norm else None
 
-    def forward(self, x, past=None):
+    def forward(self, x, # (B, T, C) the new positions
+                past=None, # (k, v) of the earlier positions, each (B, nh, T_past, hs); None = no cache
+                rope=None): # (cos, sin) of the new positions, each (T, hs/2); None = no rotation
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, T, C) -> (B, nh, T, hs)
-        if past is not None: k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        # (B, T, C) -> (B, nh, T, hs)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        if self.q_norm is not None:
+            q = self.q_norm(q)
+            k = self.k_norm(k)
+        if rope is not None:                                   # the cache holds keys already rotated
+            q = apply_rope(q, *rope)
+            k = apply_rope(k, *rope)
+        if past is not None:
+            k = torch.cat([past[0], k], 2)
+            v = torch.cat([past[1], v], 2)
         T_past = k.shape[2] - T
-        # new token i (absolute position T_past + i) may attend to keys 0..T_past + i; one new token may attend to all
-        mask = lambda: None if T == 1 else torch.ones(T, T_past + T, dtype=torch.bool, device=x.device).tril(diagonal=T_past)
-        if self.fused:
-            drop = self.dropout if self.training else 0.0
-            if T_past == 0 and T > 1: y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
-            else: y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask(), dropout_p=drop)
+        drop = self.dropout if self.training else 0.0
+        if not self.fused:                                     # the book's reference (no attention dropout)
+            y, _ = scaled_dot_product_attention(q, k, v, _cache_mask(T, T_past, x.device))
+        elif T_past == 0 and T > 1:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
         else:
-            y, _ = scaled_dot_product_attention(q, k, v, mask())             # the book's reference (no attention dropout)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)                     # (B, nh, T, hs) -> (B, T, C)
+            mask = _cache_mask(T, T_past, x.device)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)       # (B, nh, T, hs) -> (B, T, C)
         return self.resid_drop(self.c_proj(y)), (k, v)
 
 # %% ../../nbs/33_gpt.ipynb #906ec8bc
 class MLP(nn.Module):
-    "Position-wise feed-forward layer: C -> 4C -> GELU -> C."
+    "Position-wise feed-forward layer: C -> 4C -> GELU -> C (or squared ReLU, or SwiGLU with 8C/3 hidden)."
     def __init__(self, cfg: GPTConfig):
         super().__init__()
-        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.kind = cfg.mlp
+        hidden = 8 * cfg.n_embd // 3 if cfg.mlp == "swiglu" else 4 * cfg.n_embd   # swiglu: ~ as many weights
+        n_fc = 2 * hidden if cfg.mlp == "swiglu" else hidden                      # swiglu: gate and value
+        self.c_fc = nn.Linear(cfg.n_embd, n_fc, bias=cfg.bias)
+        self.c_proj = nn.Linear(hidden, cfg.n_embd, bias=cfg.bias)
         self.drop = nn.Dropout(cfg.dropout)
-    def forward(self, x): return self.drop(self.c_proj(F.gelu(self.c_fc(x))))
+
+    def forward(self, x):
+        h = self.c_fc(x)
+        if self.kind == "gelu":
+            h = F.gelu(h)
+        elif self.kind == "relu2":
+            h = F.relu(h).square()
+        else:
+            gate, value = h.chunk(2, dim=-1)
+            h = F.silu(gate) * value
+        return self.drop(self.c_proj(h))
 
 class Block(nn.Module):
-    "Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."
+    "Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."
     def __init__(self, cfg: GPTConfig):
         super().__init__()
-        self.ln_1, self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias), nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.attn, self.mlp = CausalSelfAttention(cfg), MLP(cfg)
-    def forward(self, x, past=None):
-        a, present = self.attn(self.ln_1(x), past)
+        self.ln_1 = make_norm(cfg, cfg.n_embd)
+        self.ln_2 = make_norm(cfg, cfg.n_embd)
+        self.attn = CausalSelfAttention(cfg)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x, past=None, rope=None):
+        a, present = self.attn(self.ln_1(x), past, rope)
         x = x + a
         return x + self.mlp(self.ln_2(x)), present
 
@@ -92,32 +186,44 @@ class GPT(nn.Module):
     "Decoder-only transformer language model."
     def __init__(self, cfg: GPTConfig):
         super().__init__()
-        if not isinstance(cfg, GPTConfig): raise TypeError(f"cfg must be a GPTConfig, got {type(cfg).__name__}")
+        if not isinstance(cfg, GPTConfig):
+            raise TypeError(f"cfg must be a GPTConfig, got {type(cfg).__name__}")
         self.config = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
-        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd) if cfg.pos == "learned" else None
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.ln_f = make_norm(cfg, cfg.n_embd)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight                                  # weight tying
+        if cfg.tie_weights:
+            self.lm_head.weight = self.wte.weight                              # weight tying
+        if cfg.pos == "rope":                                                  # buffers: rebuilt, not saved
+            cos, sin = rope_tables(cfg.block_size, cfg.n_embd // cfg.n_head, cfg.rope_base)
+            self.register_buffer("rope_cos", cos, persistent=False)
+            self.register_buffer("rope_sin", sin, persistent=False)
         self.apply(self._init_weights)
         for n, p in self.named_parameters():
-            if n.endswith("c_proj.weight"): nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layer))
+            if n.endswith("c_proj.weight"):
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layer))
 
     @staticmethod
     def _init_weights(m):
-        if isinstance(m, (nn.Linear, nn.Embedding)): nn.init.normal_(m.weight, 0.0, 0.02)
-        if isinstance(m, nn.Linear) and m.bias is not None: nn.init.zeros_(m.bias)
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
 
     def num_params(self, non_embedding: bool = True) -> int:
         "Parameter count (tied weights counted once; position embeddings left out when `non_embedding`)."
         n = sum(p.numel() for p in self.parameters())
-        return n - self.wpe.weight.numel() if non_embedding else n
+        if non_embedding and self.wpe is not None:
+            n -= self.wpe.weight.numel()
+        return n
 
     def fused_attention(self, on: bool = True):
         "Use PyTorch's fused attention (`on`) or the book's reference `scaled_dot_product_attention`."
-        for b in self.blocks: b.attn.fused = bool(on) and hasattr(F, "scaled_dot_product_attention")
+        for b in self.blocks:
+            b.attn.fused = bool(on) and hasattr(F, "scaled_dot_product_attention")
         return self
 
     def forward_cached(self, idx: torch.Tensor, # (B, T_new) new token ids
@@ -127,16 +233,23 @@ class GPT(nn.Module):
         check_token_ids(idx, self.config.vocab_size)
         return self._forward_cached(idx, cache)
 
-    def _forward_cached(self, idx, cache=None):                               # unchecked: the generation loop's hot path
+    def _forward_cached(self, idx, cache=None):
+        "`forward_cached` without input checks: the generation loop's hot path."
         T_past = 0 if not cache else cache[0][0].shape[2]
         T = idx.shape[1]
         if T_past + T > self.config.block_size:
-            raise ValueError(f"sequence length {T_past + T} (cache {T_past} + new {T}) exceeds block_size={self.config.block_size}; crop the context")
-        pos = torch.arange(T_past, T_past + T, device=idx.device)
-        x = self.drop(self.wte(idx) + self.wpe(pos))                          # (B, T, C)
+            raise ValueError(f"sequence length {T_past + T} (cache {T_past} + new {T}) exceeds "
+                             f"block_size={self.config.block_size}; crop the context")
+        x = self.wte(idx)                                                     # (B, T, C)
+        rope = None
+        if self.wpe is not None:
+            x = x + self.wpe(torch.arange(T_past, T_past + T, device=idx.device))
+        else:
+            rope = (self.rope_cos[T_past:T_past + T], self.rope_sin[T_past:T_past + T])
+        x = self.drop(x)
         new_cache = []
         for i, block in enumerate(self.blocks):
-            x, present = block(x, cache[i] if cache else None)
+            x, present = block(x, cache[i] if cache else None, rope)
             new_cache.append(present)
         return self.lm_head(self.ln_f(x)), new_cache
 
@@ -150,18 +263,22 @@ class GPT(nn.Module):
 
 # %% ../../nbs/33_gpt.ipynb #57d80a55
 @torch.no_grad()
-def _generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache, return_logits=False):
-    cfg = model.config; Bs = cfg.block_size
+def _generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache,
+              return_logits=False):
+    Bs = model.config.block_size
     cache, all_logits = None, []
     for _ in range(max_new_tokens):
-        if not use_cache: logits = model._forward_cached(idx[:, -Bs:])[0][:, -1]
+        if not use_cache:
+            logits = model._forward_cached(idx[:, -Bs:])[0][:, -1]
         else:
-            if cache is None or cache[0][0].shape[2] >= Bs:                   # (re)fill the cache from the recent context
+            if cache is None or cache[0][0].shape[2] >= Bs:       # (re)fill from the recent context
                 ctx = idx[:, -(Bs // 2 or 1):] if cache is not None else idx[:, -Bs:]
                 out, cache = model._forward_cached(ctx)
-            else: out, cache = model._forward_cached(idx[:, -1:], cache)
+            else:
+                out, cache = model._forward_cached(idx[:, -1:], cache)
             logits = out[:, -1]
-        if return_logits: all_logits.append(logits)
+        if return_logits:
+            all_logits.append(logits)
         nxt = sample_next(logits, temperature, top_k, top_p, generator)
         idx = torch.cat([idx, nxt[:, None]], 1)
     return (idx, torch.stack(all_logits, 1)) if return_logits else idx
@@ -176,9 +293,12 @@ def generate(model: GPT, idx: torch.Tensor, # (B, T) prompt token ids, T >= 1
     check_token_ids(idx, model.config.vocab_size)
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    was_training = model.training; model.eval()
-    try: return _generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache)
-    finally: model.train(was_training)
+    was_training = model.training
+    model.eval()
+    try:
+        return _generate(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache)
+    finally:
+        model.train(was_training)
 
 GPT.generate = generate
 
@@ -190,13 +310,17 @@ def evaluate_bpc(model: nn.Module, ids: torch.Tensor, # 1-D token stream to scor
                 ) -> dict:
     "Mean next-token NLL over non-overlapping blocks of `ids`: `{'nll', 'bpc', 'ppl'}`."
     ids = torch.as_tensor(ids)
-    if ids.dim() != 1: raise ValueError(f"ids must be a 1-D token stream, got shape {tuple(ids.shape)}")
+    if ids.dim() != 1:
+        raise ValueError(f"ids must be a 1-D token stream, got shape {tuple(ids.shape)}")
     bs = block_size or model.config.block_size
     n = (len(ids) - 1) // bs
-    if n < 1: raise ValueError(f"ids has {len(ids)} tokens, fewer than block_size+1 = {bs + 1}")
-    if max_blocks is not None: n = min(n, max_blocks)
+    if n < 1:
+        raise ValueError(f"ids has {len(ids)} tokens, fewer than block_size+1 = {bs + 1}")
+    if max_blocks is not None:
+        n = min(n, max_blocks)
     x, y = ids[: n * bs].view(n, bs), ids[1: n * bs + 1].view(n, bs)
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     dev = next(model.parameters()).device
     try:
         total = 0.0
@@ -204,7 +328,8 @@ def evaluate_bpc(model: nn.Module, ids: torch.Tensor, # 1-D token stream to scor
             out = model(x[i:i + batch_size].to(dev))
             logits = out[0] if isinstance(out, tuple) else out
             total += float(token_nll(logits, y[i:i + batch_size].to(dev))) * len(x[i:i + batch_size])
-    finally: model.train(was_training)
+    finally:
+        model.train(was_training)
     nll = total / n
     return {"nll": nll, "bpc": float(bits_per_char(nll)), "ppl": float(perplexity(nll))}
 
@@ -215,25 +340,124 @@ def generate_text(model: GPT, tokenizer, # a CharTokenizer (or any object with e
                   seed: int | None = 0, # None = not repeatable
                   use_cache: bool = True) -> str:
     "Prompt plus `max_new_tokens` generated characters, as a string."
-    if not isinstance(prompt, str): raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
-    if not prompt: raise ValueError("prompt is empty: give at least one character to start from")
-    try: ids = tokenizer.encode(prompt)
-    except ValueError as e: raise ValueError(f"prompt contains characters the model does not know ({e})") from None
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
+    if not prompt:
+        raise ValueError("prompt is empty: give at least one character to start from")
+    try:
+        ids = tokenizer.encode(prompt)
+    except ValueError as e:
+        raise ValueError(f"prompt contains characters the model does not know ({e})") from None
     dev = next(model.parameters()).device
     gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
-    out = generate(model, torch.tensor([ids], device=dev), max_new_tokens, temperature, top_k, top_p, gen, use_cache)
+    prompt_ids = torch.tensor([ids], device=dev)
+    out = generate(model, prompt_ids, max_new_tokens, temperature, top_k, top_p, gen, use_cache)
     return tokenizer.decode(out[0].cpu())
 
 # %% ../../nbs/33_gpt.ipynb #9228f902
-def load_pretrained(path=None # a file written by scripts/train_gpt_char.py; default: the weights shipped with the book
+def load_pretrained(path=None # a file from scripts/train_gpt_char.py; default: the shipped weights
                    ):
     "The shipped character-level GPT (eval mode) and its `CharTokenizer`."
     from aigc_book.data import CharTokenizer
     d = load_shipped("gpt_char", "scripts/train_gpt_char.py", path=path)
-    if not isinstance(d, dict) or not {"model", "chars", "config"} <= d.keys(): raise ValueError(f"{path or 'aigc_book/weights/gpt_char.pt'} is not a GPT weights file from scripts/train_gpt_char.py")
+    if not isinstance(d, dict) or not {"model", "chars", "config"} <= d.keys():
+        raise ValueError(f"{path or 'aigc_book/weights/gpt_char.pt'} is not a GPT weights file "
+                         "from scripts/train_gpt_char.py")
     tok = CharTokenizer([chr(c) for c in d["chars"].tolist()])
     model = GPT(GPTConfig(**d["config"]))
     sd = {k: v.float() for k, v in d["model"].items()}
-    sd["lm_head.weight"] = sd["wte.weight"]                                   # tied: stored once
+    if model.config.tie_weights:
+        sd["lm_head.weight"] = sd["wte.weight"]                               # tied: stored once
     model.load_state_dict(sd)
     return model.eval(), tok
+
+# %% ../../nbs/33_gpt.ipynb #f399f48b
+def newton_schulz(G: torch.Tensor, # (m, n) matrix, e.g. a weight's momentum
+                  steps: int = 5) -> torch.Tensor:
+    "About U Vᵀ for G = U S Vᵀ (singular values pushed towards 1), by a quintic Newton–Schulz iteration."
+    if not torch.is_tensor(G) or G.ndim != 2:
+        raise ValueError(f"G must be a 2-D tensor, got {getattr(G, 'shape', type(G).__name__)}")
+    a, b, c = 3.4445, -4.7750, 2.0315              # p(s) = a s + b s^3 + c s^5
+    X = G / (G.norm() + 1e-7)                      # every singular value now <= 1
+    tall = X.shape[0] > X.shape[1]
+    if tall:
+        X = X.T                                    # iterate on the smaller Gram matrix X Xᵀ
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + (b * A + c * A @ A) @ X         # U p(S) Vᵀ
+    return X.T if tall else X
+
+class Muon(torch.optim.Optimizer):
+    "SGD with Nesterov momentum, its update orthogonalised by `newton_schulz`; for 2-D weight matrices only."
+    def __init__(self, params, lr: float = 0.02, momentum: float = 0.95, nesterov: bool = True,
+                 ns_steps: int = 5, weight_decay: float = 0.0):
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, nesterov=nesterov, ns_steps=ns_steps,
+                        weight_decay=weight_decay)
+        super().__init__(params, defaults)
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.ndim != 2:
+                    raise ValueError(f"Muon updates 2-D weight matrices only, got a parameter of shape "
+                                     f"{tuple(p.shape)}: give it to AdamW")
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        "One update of every parameter that has a gradient."
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for g in self.param_groups:
+            beta = g["momentum"]
+            for p in g["params"]:
+                if p.grad is None:
+                    continue
+                m = self.state[p].setdefault("momentum", torch.zeros_like(p))
+                m.lerp_(p.grad, 1 - beta)                                     # m = beta m + (1 - beta) G
+                u = p.grad.lerp(m, beta) if g["nesterov"] else m             # (1 - beta) G + beta m
+                u = newton_schulz(u, g["ns_steps"])
+                scale = max(1.0, p.shape[0] / p.shape[1]) ** 0.5
+                p.mul_(1 - g["lr"] * g["weight_decay"])                       # decoupled weight decay
+                p.add_(u, alpha=-g["lr"] * scale)
+        return loss
+
+def make_muon(model: GPT,
+              lr: float = 0.02, # Muon's learning rate, for the 2-D weights inside the blocks
+              adam_lr: float = 1e-3, # AdamW's, for embeddings, output layer, gains and biases
+              weight_decay: float = 0.0, # Muon's decoupled weight decay
+              adam_weight_decay: float = 0.1, # AdamW's, on its >= 2-D parameters (embeddings, output layer)
+              betas=(0.9, 0.99), momentum: float = 0.95) -> list:
+    "`[Muon, AdamW]` for a GPT: Muon for the matrices inside the blocks, AdamW for every other parameter."
+    if not isinstance(model, GPT):
+        raise TypeError(f"model must be a GPT, got {type(model).__name__}")
+    in_blocks = {id(p) for p in model.blocks.parameters() if p.ndim == 2}
+    params = [p for p in model.parameters() if p.requires_grad]
+    matrices = [p for p in params if id(p) in in_blocks]
+    rest = [p for p in params if id(p) not in in_blocks]
+    groups = [{"params": [p for p in rest if p.ndim >= 2], "weight_decay": adam_weight_decay},
+              {"params": [p for p in rest if p.ndim < 2], "weight_decay": 0.0}]
+    adamw = torch.optim.AdamW([g for g in groups if g["params"]], lr=adam_lr, betas=betas)
+    return [Muon(matrices, lr=lr, momentum=momentum, weight_decay=weight_decay), adamw]
+
+def wsd_lr(step: int, lr: float, total: int, warmup: int = 0,
+           decay: float = 0.2, # the last `decay` fraction of `total` steps decays linearly
+           min_lr: float = 0.0) -> float:
+    "Warm-up–stable–decay: linear warm-up over `warmup` steps, `lr` until the decay, then linear to `min_lr`."
+    if total < 1 or warmup < 0 or warmup > total:
+        raise ValueError(f"need 0 <= warmup <= total and total >= 1, got warmup={warmup}, total={total}")
+    if not 0 <= decay <= 1:
+        raise ValueError(f"decay must be a fraction in [0, 1], got {decay}")
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    if step >= total:
+        return min_lr
+    start = total * (1 - decay)
+    if step < start:
+        return lr
+    return lr + (min_lr - lr) * (step - start) / (total - start)
