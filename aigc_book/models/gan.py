@@ -8,8 +8,8 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch
 from torch import nn
-from ..core import seed_everything, load_shipped
-from ..data import load_digits, batch_fn
+from ..core import seed_everything, load_shipped_model
+from ..data import load_digits, batch_fn, check_images
 from ..train import fit
 from ..prob.gan import gan_d_loss, gan_g_loss, wgan_critic_loss, wgan_g_loss, gradient_penalty
 from ..generate import sample_prior
@@ -28,34 +28,35 @@ class GANConfig:
     n_classes: int = 0        # K > 0: class-conditional (label embedding in G, projection in D)
     emb_dim: int = 16         # label embedding size fed to G
     g_batch_norm: bool = True # BatchNorm in the generator
-    d_norm: str = "batch"     # 'batch' (DCGAN discriminator) or 'none' (WGAN-GP critic: the penalty is per-sample)
+    d_norm: str = "batch"     # 'batch' (DCGAN discriminator) or 'none' (WGAN-GP critic: a per-sample penalty)
     def __post_init__(self):
         for k in ("in_channels", "image_size", "z_dim", "width", "emb_dim"):
             v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive int, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{k} must be a positive int, got {v!r}")
         if self.image_size % 4 or self.image_size < 8:
-            raise ValueError(f"image_size must be a multiple of 4 and >= 8 (two 2x upsamplings), got {self.image_size}")
+            raise ValueError(f"image_size must be a multiple of 4 and >= 8 (two 2x upsamplings), got "
+                             f"{self.image_size}")
         if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int) or self.n_classes < 0:
             raise ValueError(f"n_classes must be an int >= 0, got {self.n_classes!r}")
-        if self.d_norm not in ("batch", "none"): raise ValueError(f"d_norm must be 'batch' or 'none', got {self.d_norm!r}")
-
-def _check_images(x, cfg, name="x"):
-    if not isinstance(x, torch.Tensor): raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    want = (cfg.in_channels, cfg.image_size, cfg.image_size)
-    if x.ndim != 4 or tuple(x.shape[1:]) != want:
-        raise ValueError(f"{name} must have shape (B, {want[0]}, {want[1]}, {want[2]}) "
-                         f"(in_channels={want[0]}, image_size={want[1]}), got {tuple(x.shape)}")
+        if self.d_norm not in ("batch", "none"):
+            raise ValueError(f"d_norm must be 'batch' or 'none', got {self.d_norm!r}")
 
 def _check_labels(labels, n, cfg):
     if cfg.n_classes == 0:
-        if labels is not None: raise ValueError("labels were given but this model is unconditional (n_classes=0)")
+        if labels is not None:
+            raise ValueError("labels were given but this model is unconditional (n_classes=0)")
         return None
-    if labels is None: raise ValueError(f"labels are required: this model is conditional on n_classes={cfg.n_classes}")
+    if labels is None:
+        raise ValueError(f"labels are required: this model is conditional on n_classes={cfg.n_classes}")
     if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
-        raise TypeError(f"labels must be a LongTensor (torch.int64), got {getattr(labels, 'dtype', type(labels).__name__)}")
-    if tuple(labels.shape) != (n,): raise ValueError(f"labels must have shape ({n},), one per sample, got {tuple(labels.shape)}")
+        raise TypeError(f"labels must be a LongTensor (torch.int64), got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)}")
+    if tuple(labels.shape) != (n,):
+        raise ValueError(f"labels must have shape ({n},), one per sample, got {tuple(labels.shape)}")
     if n and (int(labels.min()) < 0 or int(labels.max()) >= cfg.n_classes):
-        raise ValueError(f"labels must be in [0, {cfg.n_classes - 1}], got values in [{int(labels.min())}, {int(labels.max())}]")
+        raise ValueError(f"labels must be in [0, {cfg.n_classes - 1}], got values in [{int(labels.min())}, "
+                         f"{int(labels.max())}]")
     return labels
 
 # %% ../../nbs/23_dcgan.ipynb #bb483d4c
@@ -63,20 +64,24 @@ class Generator(nn.Module):
     "DCGAN generator: z (B, d) [+ labels (B,)] -> images (B, C, S, S) in [-1, 1]."
     def __init__(self, cfg: GANConfig = GANConfig()):
         super().__init__()
-        if not isinstance(cfg, GANConfig): raise TypeError(f"cfg must be a GANConfig, got {type(cfg).__name__}")
-        self.cfg = cfg; w = cfg.width
+        if not isinstance(cfg, GANConfig):
+            raise TypeError(f"cfg must be a GANConfig, got {type(cfg).__name__}")
+        self.cfg = cfg
+        w = cfg.width
         norm = nn.BatchNorm2d if cfg.g_batch_norm else (lambda c: nn.Identity())
         self.embed = nn.Embedding(cfg.n_classes, cfg.emb_dim) if cfg.n_classes else None
-        self.project = nn.Linear(cfg.z_dim + (cfg.emb_dim if cfg.n_classes else 0), 2 * w * (cfg.image_size // 4) ** 2)
+        n_in = cfg.z_dim + (cfg.emb_dim if cfg.n_classes else 0)
+        self.project = nn.Linear(n_in, 2 * w * (cfg.image_size // 4) ** 2)
         self.net = nn.Sequential(
             norm(2 * w), nn.ReLU(),
-            nn.ConvTranspose2d(2 * w, w, 4, 2, 1), norm(w), nn.ReLU(),            # (2w, S/4, S/4) -> (w, S/2, S/2)
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1), norm(w), nn.ReLU(),    # (2w, S/4, S/4) -> (w, S/2, S/2)
             nn.ConvTranspose2d(w, cfg.in_channels, 4, 2, 1), nn.Tanh())          # -> (C, S, S) in [-1, 1]
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         cfg = self.cfg
         if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != cfg.z_dim:
-            raise ValueError(f"z must have shape (B, {cfg.z_dim}) (z_dim={cfg.z_dim}), got {tuple(getattr(z, 'shape', ()))}")
+            raise ValueError(f"z must have shape (B, {cfg.z_dim}) (z_dim={cfg.z_dim}), got "
+                             f"{tuple(getattr(z, 'shape', ()))}")
         labels = _check_labels(labels, z.shape[0], cfg)
         h = z if labels is None else torch.cat([z, self.embed(labels)], 1)       # (B, d + e)
         s = cfg.image_size // 4
@@ -91,10 +96,14 @@ class Generator(nn.Module):
         "`n` images in [0, 1], shape (n, C, S, S), from the generator in eval mode."
         dev = next(self.parameters()).device
         z = sample_prior(n, self.cfg.z_dim, generator=generator, truncation=truncation).to(dev)
-        if isinstance(labels, torch.Tensor): labels = labels.to(dev)
-        was = self.training; self.eval()
-        try: x = self(z, labels)
-        finally: self.train(was)
+        if isinstance(labels, torch.Tensor):
+            labels = labels.to(dev)
+        was = self.training
+        self.eval()
+        try:
+            x = self(z, labels)
+        finally:
+            self.train(was)
         return ((x + 1) / 2).clamp(0, 1)
 
 # %% ../../nbs/23_dcgan.ipynb #7c10ed63
@@ -102,18 +111,21 @@ class Discriminator(nn.Module):
     "DCGAN discriminator / WGAN critic: images (B, C, S, S) [+ labels] -> one score per image (B,)."
     def __init__(self, cfg: GANConfig = GANConfig()):
         super().__init__()
-        if not isinstance(cfg, GANConfig): raise TypeError(f"cfg must be a GANConfig, got {type(cfg).__name__}")
-        self.cfg = cfg; w = cfg.width; feat = 2 * w * (cfg.image_size // 4) ** 2
+        if not isinstance(cfg, GANConfig):
+            raise TypeError(f"cfg must be a GANConfig, got {type(cfg).__name__}")
+        self.cfg = cfg
+        w = cfg.width
+        feat = 2 * w * (cfg.image_size // 4) ** 2
         norm = nn.BatchNorm2d if cfg.d_norm == "batch" else (lambda c: nn.Identity())
         self.features = nn.Sequential(
             nn.Conv2d(cfg.in_channels, w, 4, 2, 1), nn.LeakyReLU(0.2),           # (C, S, S) -> (w, S/2, S/2)
             nn.Conv2d(w, 2 * w, 4, 2, 1), norm(2 * w), nn.LeakyReLU(0.2),        # -> (2w, S/4, S/4)
             nn.Flatten())                                                        # -> (B, feat)
         self.out = nn.Linear(feat, 1)
-        self.embed = nn.Embedding(cfg.n_classes, feat) if cfg.n_classes else None  # projection: score += <embed(y), h>
+        self.embed = nn.Embedding(cfg.n_classes, feat) if cfg.n_classes else None  # score += <embed(y), h>
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        _check_images(x, self.cfg)
+        check_images(x, self.cfg.in_channels, self.cfg.image_size)
         labels = _check_labels(labels, x.shape[0], self.cfg)
         h = self.features(x)
         score = self.out(h).squeeze(1)                                           # (B,)
@@ -127,44 +139,60 @@ def gan_step(G: Generator, D: Discriminator, opt_G: torch.optim.Optimizer, opt_D
              generator: torch.Generator | None = None # RNG for latent codes and interpolation weights
             ):
     "A `step_fn(batch)` for `fit`: update D (critic) on `(x, y)`, then G; returns `{'d': ..., 'g': ...}`."
-    if loss not in ("gan", "wgan_gp"): raise ValueError(f"loss must be 'gan' or 'wgan_gp', got {loss!r}")
-    if loss == "wgan_gp" and D.cfg.d_norm == "batch": raise ValueError("WGAN-GP needs a critic without BatchNorm: use GANConfig(d_norm='none')")
-    if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1: raise ValueError(f"n_critic must be an int >= 1, got {n_critic!r}")
+    if loss not in ("gan", "wgan_gp"):
+        raise ValueError(f"loss must be 'gan' or 'wgan_gp', got {loss!r}")
+    if loss == "wgan_gp" and D.cfg.d_norm == "batch":
+        raise ValueError("WGAN-GP needs a critic without BatchNorm: use GANConfig(d_norm='none')")
+    if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+        raise ValueError(f"n_critic must be an int >= 1, got {n_critic!r}")
     cond, state = G.cfg.n_classes > 0, {"t": 0, "g": float("nan")}
     def step(batch):
         x, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
         lab = y if cond else None
-        G.train(); D.train()
+        G.train()
+        D.train()
         fake = G(sample_prior(len(x), G.cfg.z_dim, generator=generator), lab)
-        if loss == "gan": ld = gan_d_loss(D(x, lab), D(fake.detach(), lab))
-        else: ld = (wgan_critic_loss(D(x, lab), D(fake.detach(), lab))
-                    + gp_weight * gradient_penalty(lambda u: D(u, lab), x, fake.detach(), generator=generator))
-        opt_D.zero_grad(set_to_none=True); ld.backward(); opt_D.step()
+        if loss == "gan":
+            ld = gan_d_loss(D(x, lab), D(fake.detach(), lab))
+        else:
+            ld = (wgan_critic_loss(D(x, lab), D(fake.detach(), lab))
+                    + gp_weight * gradient_penalty(lambda u: D(u, lab), x, fake.detach(),
+                                                   generator=generator))
+        opt_D.zero_grad(set_to_none=True)
+        ld.backward()
+        opt_D.step()
         state["t"] += 1
         if loss == "gan" or state["t"] % n_critic == 0 or state["t"] == 1:
             lg = gan_g_loss(D(fake, lab)) if loss == "gan" else wgan_g_loss(D(fake, lab))
-            opt_G.zero_grad(set_to_none=True); lg.backward(); opt_G.step()
+            opt_G.zero_grad(set_to_none=True)
+            lg.backward()
+            opt_G.step()
             state["g"] = lg.item()
         return {"d": ld.item(), "g": state["g"]}   # 'g': the latest generator loss
     return step
 
 # %% ../../nbs/23_dcgan.ipynb #c22ffd80
-def train_gan(cfg: GANConfig = GANConfig(), steps: int = 600, loss: str = "gan", lr: float = 2e-4, betas=(0.5, 0.999),
+def train_gan(cfg: GANConfig = GANConfig(), steps: int = 600, loss: str = "gan", lr: float = 2e-4,
+              betas=(0.5, 0.999),
               batch_size: int = 64, n_critic: int = 5, seed: int = 0,
-              data: tuple | None = None, # (x in [-1, 1] (N, C, S, S), y (N,)); default: the 8×8 digits' train split
+              data: tuple | None = None, # (x in [-1, 1] (N, C, S, S), y (N,)); default: 8×8 training digits
               on_step=None, # on_step(step, G) called after every step (e.g. to keep snapshots)
               progress: bool = True):
     "Train a generator/discriminator pair with `fit`; return `(G, D, history)` (G in eval mode)."
     seed_everything(seed)
     x, y = data if data is not None else load_digits("train", value_range="symmetric")
     G, D = Generator(cfg), Discriminator(cfg)
-    _check_images(x, cfg, "data[0]")
-    if x.min() < -1.0001 or x.max() > 1.0001: raise ValueError("data[0] must be scaled to [-1, 1] (the generator ends in tanh)")
-    opt_G = torch.optim.Adam(G.parameters(), lr, betas=betas); opt_D = torch.optim.Adam(D.parameters(), lr, betas=betas)
-    step = gan_step(G, D, opt_G, opt_D, loss, n_critic=n_critic, generator=torch.Generator().manual_seed(seed + 1))
+    check_images(x, cfg.in_channels, cfg.image_size, "data[0]")
+    if x.min() < -1.0001 or x.max() > 1.0001:
+        raise ValueError("data[0] must be scaled to [-1, 1] (the generator ends in tanh)")
+    opt_G = torch.optim.Adam(G.parameters(), lr, betas=betas)
+    opt_D = torch.optim.Adam(D.parameters(), lr, betas=betas)
+    rng = torch.Generator().manual_seed(seed + 1)
+    step = gan_step(G, D, opt_G, opt_D, loss, n_critic=n_critic, generator=rng)
     def step_fn(batch, _t=[0]):
         logs = step(batch)
-        if on_step is not None: on_step(_t[0], G)
+        if on_step is not None:
+            on_step(_t[0], G)
         _t[0] += 1
         return logs
     hist = fit(step_fn, batch_fn(x, y, batch_size=batch_size, seed=seed), steps, models={"G": G, "D": D},
@@ -175,13 +203,12 @@ def train_gan(cfg: GANConfig = GANConfig(), steps: int = 600, loss: str = "gan",
 PRETRAINED = {  # name -> recipe for train_gan (the config fixes the architecture the weights belong to)
     "dcgan":   dict(cfg=GANConfig(), steps=3000, loss="gan", lr=2e-4, betas=(0.5, 0.999), seed=0),
     "cgan":    dict(cfg=GANConfig(n_classes=10), steps=3000, loss="gan", lr=2e-4, betas=(0.5, 0.999), seed=0),
-    "wgan_gp": dict(cfg=GANConfig(d_norm="none"), steps=4000, loss="wgan_gp", lr=1e-3, betas=(0.0, 0.9), n_critic=5, seed=0),
+    "wgan_gp": dict(cfg=GANConfig(d_norm="none"), steps=4000, loss="wgan_gp", lr=1e-3, betas=(0.0, 0.9),
+                    n_critic=5, seed=0),
 }
 
 def load_pretrained(name: str, # 'dcgan', 'cgan' or 'wgan_gp'
                     device: str | torch.device = "cpu") -> Generator:
-    "The shipped generator `name` in eval mode; sample with `.sample(n, labels=None, generator=None, truncation=None)`."
-    if name not in PRETRAINED: raise ValueError(f"unknown pretrained GAN {name!r}; choose one of {sorted(PRETRAINED)}")
-    G = Generator(PRETRAINED[name]["cfg"])
-    G.load_state_dict(load_shipped(name, f"scripts/train_gans.py {name}", map_location=device))
-    return G.to(device).eval()
+    "The shipped generator `name` in eval mode; sample with `.sample(n, labels, generator, truncation)`."
+    script = f"scripts/train_gans.py {name}"
+    return load_shipped_model(name, PRETRAINED, lambda recipe: Generator(recipe["cfg"]), script, device)

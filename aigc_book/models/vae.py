@@ -10,11 +10,12 @@ from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .autoencoder import AEConfig, check_config, check_images, Encoder, Decoder
+from .autoencoder import AEConfig, check_config, Encoder, Decoder
+from ..data import check_images
 from ..prob.likelihood import bernoulli_nll, gaussian_nll
 from ..prob.divergence import kl_std_normal
 from ..prob.elbo import reparameterize, log_normal_diag, iwae_bound, elbo
-from ..core import load_shipped
+from ..core import load_shipped_model
 
 # %% auto #0
 __all__ = ['PRETRAINED', 'VAEConfig', 'VAE', 'importance_sampled_nll', 'load_pretrained']
@@ -29,47 +30,62 @@ class VAEConfig(AEConfig):
     beta: float = 1.0               # weight of the KL (rate) term; beta != 1 is a β-VAE
 
 class VAE(nn.Module):
-    "Variational autoencoder: q(z|x[,y]) = N(mu, diag exp(logvar)), p(z) = N(0, I), p(x|z[,y]) Bernoulli or Gaussian."
+    "VAE: q(z|x[,y]) = N(mu, diag exp(logvar)), p(z) = N(0, I), p(x|z[,y]) Bernoulli or Gaussian."
     def __init__(self, cfg: VAEConfig | None = None, **kwargs):
         super().__init__()
         cfg = check_config(cfg if cfg is not None else VAEConfig(**kwargs))
-        if not isinstance(cfg, VAEConfig): raise TypeError(f"cfg must be a VAEConfig, got {type(cfg).__name__}")
-        if cfg.likelihood not in ("bernoulli", "gaussian"): raise ValueError(f"cfg.likelihood must be 'bernoulli' or 'gaussian', got {cfg.likelihood!r}")
-        if isinstance(cfg.n_classes, bool) or not isinstance(cfg.n_classes, int) or cfg.n_classes < 0: raise ValueError(f"cfg.n_classes must be an int >= 0, got {cfg.n_classes!r}")
-        if not cfg.beta >= 0: raise ValueError(f"cfg.beta must be >= 0, got {cfg.beta}")
+        if not isinstance(cfg, VAEConfig):
+            raise TypeError(f"cfg must be a VAEConfig, got {type(cfg).__name__}")
+        if cfg.likelihood not in ("bernoulli", "gaussian"):
+            raise ValueError(f"cfg.likelihood must be 'bernoulli' or 'gaussian', got {cfg.likelihood!r}")
+        if isinstance(cfg.n_classes, bool) or not isinstance(cfg.n_classes, int) or cfg.n_classes < 0:
+            raise ValueError(f"cfg.n_classes must be an int >= 0, got {cfg.n_classes!r}")
+        if not cfg.beta >= 0:
+            raise ValueError(f"cfg.beta must be >= 0, got {cfg.beta}")
         self.cfg = cfg
         self.encoder = Encoder(cfg, 2 * cfg.latent_dim, cond_dim=cfg.n_classes)   # -> (B, 2d): mu and logvar
         self.decoder = Decoder(cfg, cfg.latent_dim, cond_dim=cfg.n_classes)       # -> (B, C, S, S) logits
-        if cfg.likelihood == "gaussian": self.dec_logvar = nn.Parameter(torch.tensor(-3.0))   # log s², shared by all pixels
+        if cfg.likelihood == "gaussian":
+            self.dec_logvar = nn.Parameter(torch.tensor(-3.0))   # log s², shared by all pixels
 
     def _cond(self, labels, n):
         "One-hot (n, n_classes) for a conditional model; None for an unconditional one."
         K = self.cfg.n_classes
         if K == 0:
-            if labels is not None: raise ValueError("labels: this VAE is unconditional (n_classes=0); pass labels=None")
+            if labels is not None:
+                raise ValueError("labels: this VAE is unconditional (n_classes=0); pass labels=None")
             return None
-        if labels is None: raise ValueError(f"labels: this VAE is conditional; pass a LongTensor of shape ({n},) with values in 0..{K - 1}")
-        if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64: raise TypeError(f"labels must be a LongTensor, got {getattr(labels, 'dtype', type(labels).__name__)}")
-        if labels.shape != (n,): raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
-        if bool(((labels < 0) | (labels >= K)).any()): raise ValueError(f"labels must lie in 0..{K - 1}")
+        if labels is None:
+            raise ValueError(f"labels: this VAE is conditional; pass a LongTensor of shape ({n},) with "
+                             f"values in 0..{K - 1}")
+        if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64:
+            raise TypeError(f"labels must be a LongTensor, got "
+                            f"{getattr(labels, 'dtype', type(labels).__name__)}")
+        if labels.shape != (n,):
+            raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+        if bool(((labels < 0) | (labels >= K)).any()):
+            raise ValueError(f"labels must lie in 0..{K - 1}")
         return F.one_hot(labels, K).to(self.encoder.head.weight.dtype)
 
     def encode(self, x, labels=None):
         "Parameters of q(z|x[,y]): (mu, logvar), each (B, latent_dim)."
-        check_images(x, self.cfg)
+        check_images(x, self.cfg.in_channels, self.cfg.image_size)
         h = self.encoder(x, self._cond(labels, len(x)))
         mu, logvar = h.chunk(2, dim=1)                       # (B, 2d) -> 2 × (B, d)
         return mu, logvar.clamp(-12, 8)
     def decode_logits(self, z, labels=None):
         d = self.cfg.latent_dim
-        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != d: raise ValueError(f"z must be a tensor of shape (B, {d}) (latent_dim={d}), got {tuple(getattr(z, 'shape', ()))}")
+        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != d:
+            raise ValueError(f"z must be a tensor of shape (B, {d}) (latent_dim={d}), got "
+                             f"{tuple(getattr(z, 'shape', ()))}")
         return self.decoder(z, self._cond(labels, len(z)))
     def decode(self, z, labels=None):
         "Mean image of p(x|z[,y]), in [0, 1]."
         return torch.sigmoid(self.decode_logits(z, labels))
     def recon_nll(self, logits, x):
         "-log p(x|z) per image, (B,), from the decoder's logits."
-        if self.cfg.likelihood == "bernoulli": return bernoulli_nll(logits, x)
+        if self.cfg.likelihood == "bernoulli":
+            return bernoulli_nll(logits, x)
         return gaussian_nll(x, torch.sigmoid(logits), self.dec_logvar.clamp(-7, 2))
 
     def forward(self, x, labels=None, generator: torch.Generator | None = None) -> dict:
@@ -81,8 +97,10 @@ class VAE(nn.Module):
                 "mu": mu, "logvar": logvar, "z": z, "logits": logits}
     def loss(self, x, labels=None, beta: float | None = None):
         "Training loss mean(recon + beta·kl) (nats/image) and logs {'recon', 'kl'}."
-        out = self(x, labels); b = self.cfg.beta if beta is None else beta
-        return (out["recon"] + b * out["kl"]).mean(), {"recon": out["recon"].mean().item(), "kl": out["kl"].mean().item()}
+        out = self(x, labels)
+        b = self.cfg.beta if beta is None else beta
+        logs = {"recon": out["recon"].mean().item(), "kl": out["kl"].mean().item()}
+        return (out["recon"] + b * out["kl"]).mean(), logs
     @torch.no_grad()
     def elbo(self, x, labels=None, generator: torch.Generator | None = None) -> torch.Tensor:
         "One-sample estimate of the ELBO per image (nats), (B,)."
@@ -91,11 +109,14 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, labels=None, generator: torch.Generator | None = None) -> torch.Tensor:
         "Decode `n` codes z ~ N(0, I) (with `labels` for a conditional model) into mean images in [0, 1]."
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive int, got {n!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
         dev = self.encoder.head.weight.device
         z = torch.randn(n, self.cfg.latent_dim, generator=generator).to(dev)
-        was = self.training; self.eval()
-        out = self.decode(z, None if labels is None else labels.to(dev)); self.train(was)
+        was = self.training
+        self.eval()
+        out = self.decode(z, None if labels is None else labels.to(dev))
+        self.train(was)
         return out
 
 # %% ../../nbs/21_vae.ipynb #35796bd6
@@ -103,14 +124,17 @@ class VAE(nn.Module):
 def importance_sampled_nll(model: VAE,
                            x: torch.Tensor, # (B, C, S, S) images
                            labels: torch.Tensor | None = None, # (B,) for a conditional model
-                           K: int = 100, # importance samples per image (K = 1: the negative ELBO, with a sampled KL)
+                           K: int = 100, # importance samples per image (K = 1: the negative ELBO, sampled KL)
                            generator: torch.Generator | None = None,
                            chunk: int = 100 # samples decoded at once (memory)
                           ) -> torch.Tensor:
     "-log p(x) estimated by importance sampling with q(z|x) as proposal: (B,) nats, ≤ -ELBO in expectation."
-    if not isinstance(model, VAE): raise TypeError(f"model must be a VAE, got {type(model).__name__}")
-    if isinstance(K, bool) or not isinstance(K, int) or K < 1: raise ValueError(f"K must be a positive int, got {K!r}")
-    was = model.training; model.eval()
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a VAE, got {type(model).__name__}")
+    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+        raise ValueError(f"K must be a positive int, got {K!r}")
+    was = model.training
+    model.eval()
     mu, logvar = model.encode(x, labels)                 # (B, d) each
     B, d = mu.shape
     zero = torch.zeros_like(mu)
@@ -129,9 +153,6 @@ PRETRAINED = {"vae": dict(latent_dim=8),
               "beta_vae": dict(latent_dim=8, beta=0.5),
               "cvae": dict(latent_dim=8, n_classes=10)}
 
-def load_pretrained(name: str = "vae") -> VAE:
+def load_pretrained(name: str = "vae", device: str | torch.device = "cpu") -> VAE:
     "A shipped, trained VAE (eval mode) by name: one of `PRETRAINED`."
-    if name not in PRETRAINED: raise ValueError(f"name must be one of {sorted(PRETRAINED)}, got {name!r}")
-    model = VAE(**PRETRAINED[name])
-    model.load_state_dict(load_shipped(name, "scripts/train_image_models.py"))
-    return model.eval()
+    return load_shipped_model(name, PRETRAINED, lambda kw: VAE(**kw), "scripts/train_image_models.py", device)
