@@ -16,7 +16,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # On a CUDA machine the printed numbers differ from the CPU's: check errors and assertions only there.
 NBVAL_MODE = $(shell $(BIN)/python -c "import torch; print('--nbval-lax' if torch.cuda.is_available() else '--nbval')" 2>/dev/null || echo --nbval)
 
-.PHONY: setup export readme lab book test test-sync test-unit test-nbs clean
+.PHONY: setup export readme lab book exercises test test-sync test-unit test-nbs clean
 
 setup: $(STAMP)
 
@@ -62,4 +62,10 @@ test-nbs: setup
 test: test-sync test-unit test-nbs
 
 clean:
-	rm -rf _book _docs _proc .pytest_cache
+	rm -rf _book _docs _proc _exercises .pytest_cache
+
+# Student copies of the exercises: each solution replaced by a stub, its check kept (tools/exercises.py).
+# Standard library only: works on a fresh clone, without the venv and without a network. The checks themselves
+# are tested in test-nbs: nbs/conftest.py runs every exercise's check without its solution (it must fail).
+exercises:
+	$(PYTHON) tools/exercises.py make --src nbs --out _exercises
