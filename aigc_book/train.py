@@ -216,7 +216,7 @@ def fit(step_fn, # step_fn(batch) -> dict of float losses (or a float); updates 
             if live_plot:
                 plot_handle = _live_plot(hist, plot_handle)
         shown = {k: f"{float(v):.4g}" for k, v in list(logs.items())[:3]}
-        bar.set_postfix(shown | ({"val": f"{hist.val[-1]:.4g}"} if hist.val else {}))
+        bar.set_postfix(shown | ({"val": f"{hist.val[-1]:.4g}"} if hist.val else {}), refresh=False)
         hist.seconds = time.perf_counter() - t0
         if ckpt_every and (t + 1) % ckpt_every == 0:
             save(t + 1)
