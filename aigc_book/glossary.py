@@ -215,6 +215,16 @@ GLOSSARY: list[Term] = [
        "key pairs by position-dependent angles.", "RoPE"),
     _t("RMS normalisation", "均方根归一化", "36_modern_gpt", "LayerNorm without the mean subtraction: divide "
        "by the root mean square.", "RMSNorm", "RMS normalization"),
+    _t("ablation", "消融实验", "36_modern_gpt", "Measure one change at a time against a fixed baseline, everything "
+       "else equal.", "ablation study"),
+    _t("equal-time comparison", "等时比较", "36_modern_gpt", "Give every recipe the same training time (not the "
+       "same steps) and judge it on the same held-out windows.", "equal wall-clock", "equal compute budget"),
+    _t("Muon optimizer", "Muon 优化器", "36_modern_gpt", "Momentum whose update for a weight matrix is "
+       "orthogonalised (its singular values set near 1) by Newton–Schulz steps.", "Muon", "正交化动量"),
+    _t("warm-up–stable–decay schedule", "预热-稳定-衰减学习率调度", "36_modern_gpt", "Warm up, hold the learning "
+       "rate constant, decay it linearly over the last part of training.", "WSD", "warmup-stable-decay"),
+    _t("SwiGLU", "SwiGLU 门控前馈层", "36_modern_gpt", "A gated MLP: SiLU(W_g x) ⊙ W_v x, then W_2; about 8C/3 "
+       "hidden units.", "gated linear unit", "GLU"),
     # case studies
     _t("data augmentation", "数据增强", "40_augmentation", "Enlarge a training set with transformed or "
        "generated copies of its examples.", "augmentation"),
@@ -294,9 +304,8 @@ GLOSSARY: list[Term] = [
        "findings unless corrected.", "multiple testing", "多重检验"),
 ]
 
-# chapters being written now; every other chapter named above must exist as a notebook
-PLANNED_CHAPTERS = ("29_diffusion", "36_modern_gpt", "50_memorisation", "51_differential_privacy",
-                    "52_watermark", "53_bias")
+# chapters being written now (none today); every other chapter named above must exist as a notebook
+PLANNED_CHAPTERS: tuple = ()
 
 # %% ../nbs/16_glossary.ipynb #4d2da43d
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]")

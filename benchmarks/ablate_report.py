@@ -5,7 +5,7 @@
         --plot curves.png
 
 Δ is paired by seed (same seed = same training batches, same evaluation windows, and runs of one seed ran at
-about the same time), with a Student-t interval over the seeds (`aigc_book.cases.augment.paired_diff_ci`).
+about the same time), with a Student-t interval over the seeds (`aigc_book.recipes.ablation_table`).
 `--curves` prints the mean validation loss at fixed training times (the curves interpolated per run, then
 averaged over seeds) as a table for a README, and `--plot` draws them.
 """
@@ -14,7 +14,8 @@ import argparse, json, math, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from aigc_book.cases.augment import mean_ci, paired_diff_ci, fmt_ci
+from aigc_book.cases.augment import paired_diff_ci, fmt_ci
+from aigc_book.recipes import ablation_table, mean_curve
 
 
 def by_variant(results) -> dict:
@@ -25,54 +26,26 @@ def by_variant(results) -> dict:
     return out
 
 
-def ci_text(values, digits=3):
-    "`mean ± half` over seeds, or the single value when there is only one."
-    if len(values) < 2:
-        return f"{values[0]:.{digits}f} (1 seed)"
-    return fmt_ci(*mean_ci(values), digits=digits)
-
-
 def table(results, baseline, reference=None) -> str:
     "Markdown table: variant, seeds, steps, tokens/s, validation loss, Δ vs `baseline` (and `reference`)."
-    runs = by_variant(results)
-    if baseline not in runs:
-        raise SystemExit(f"--baseline {baseline!r} is not among the variants {list(runs)}")
-    base = runs[baseline]
+    runs = results.get("budget_runs", []) + results["runs"]
+    try:
+        t = ablation_table(runs, baseline, reference)
+    except ValueError as e:
+        raise SystemExit(f"--baseline/--reference: {e}")
+    speed = {n: sum(r["tokens_per_s"] for r in rs.values()) / len(rs) for n, rs in by_variant(results).items()}
     cols = ["variant", "seeds", "steps", "tokens/s", "val loss", f"Δ vs {baseline}"]
-    if reference:
-        cols.append(f"Δ vs {reference}")
+    cols += [f"Δ vs {reference}"] if reference else []
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for name, seeds in runs.items():
-        rs = [seeds[s] for s in sorted(seeds)]
-        row = [name, str(len(rs)), f"{sum(r['steps'] for r in rs) / len(rs):.0f}",
-               f"{sum(r['tokens_per_s'] for r in rs) / len(rs):,.0f}", ci_text([r["val_loss"] for r in rs])]
-        for other_name in [baseline] + ([reference] if reference else []):
-            other = runs.get(other_name, {})
-            common = sorted(set(seeds) & set(other))
-            if name == other_name:
-                row.append("—")
-            elif len(common) < 2:
-                row.append("n/a (< 2 common seeds)")
-            else:
-                d, h = paired_diff_ci([seeds[s]["val_loss"] for s in common],
-                                      [other[s]["val_loss"] for s in common])
-                row.append(f"{d:+.3f} ± {h:.3f}")
+    delta = lambda d, h: "—" if d == 0 and h == 0 else "n/a" if math.isnan(d) else f"{d:+.3f} ± {h:.3f}"
+    for name, r in t.sort_values("d_vs_baseline", na_position="last").iterrows():
+        loss = f"{r.val_loss:.3f} (1 seed)" if r.seeds < 2 else fmt_ci(r.val_loss, r.ci)
+        row = [name, str(int(r.seeds)), f"{r.steps:.0f}", f"{speed[name]:,.0f}", loss,
+               delta(r.d_vs_baseline, r.ci_vs_baseline)]
+        if reference:
+            row.append(delta(r.d_vs_reference, r.ci_vs_reference))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
-
-
-def mean_curve(runs, times):
-    "Validation loss at `times` (seconds of training), interpolated per run, averaged over the runs."
-    import numpy as np
-    ys = []
-    for r in runs:
-        pts = [(p["seconds"], p["val_loss"]) for p in r["curve"] if not p.get("final")]
-        if len(pts) < 2:
-            continue
-        t, v = zip(*pts)
-        y = np.interp(times, t, v, right=np.nan)              # nan past the run's last curve point
-        ys.append(y)
-    return np.nanmean(np.array(ys), axis=0) if ys else np.full(len(times), np.nan)
 
 
 def curve_table(results, names, step) -> str:
@@ -82,8 +55,10 @@ def curve_table(results, names, step) -> str:
     missing = [n for n in names if n not in runs]
     if missing:
         raise SystemExit(f"--curves: unknown variants {missing}; known: {list(runs)}")
-    end = max(p["seconds"] for n in names for r in runs[n].values() for p in r["curve"])
+    end = min(r["curve"][-1]["seconds"] for n in names for r in runs[n].values())   # where every curve has data
     times = np.arange(0.0, end + 1e-9, step)
+    if end - times[-1] > 1e-6:
+        times = np.append(times, end)                         # the last row at the end of the budget
     curves = {n: mean_curve(list(runs[n].values()), times) for n in names}
     lines = ["| training seconds | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
     for i, t in enumerate(times):
@@ -130,7 +105,8 @@ def main(argv=None):
     ap.add_argument("--recipe", default="modern", help="the variant checked against --goal")
     a = ap.parse_args(argv)
     results = json.loads(Path(a.results).read_text())
-    print(f"time budget {results['time_budget']:.1f} s per run; {len(results['runs'])} runs; "
+    mode = results.get("budget_mode", "seconds")
+    print(f"time budget {results['time_budget']:.1f} s per run ({mode}); {len(results['runs'])} runs; "
           f"{results['jobs']} jobs x {results['cores_per_job']} cores on {results['cpus']} CPUs; "
           f"{results['minutes']:.1f} min\n")
     print(table(results, a.baseline, a.reference or None))

@@ -7,7 +7,7 @@ Prints, as its last lines: validation loss, training tokens/s, generation tokens
 book's KV cache). `small-cpu` is the well-known small CPU configuration for a char-level LM (nanoGPT's
 shakespeare_char CPU settings): 4 layers, 4 heads, 128-dim embeddings, block 64, batch 12, 2,000 iterations,
 dropout 0, no biases, AdamW lr 1e-3 (betas 0.9/0.99, weight decay 0.1, grad clip 1) with 100 warm-up steps and
-cosine decay to 1e-4; 90/10 split. `modern-cpu` is the recipe of chapter 36 (see CONFIGS).
+cosine decay to 1e-4; 90/10 split. `modern-cpu` is the recipe of chapter 36 (`aigc_book.recipes.CONFIGS`).
 
 Two ways to train. By default `iters` iterations. With `--time-budget S`: until S seconds of *training* time
 have passed (evaluation excluded), the learning-rate schedule running over the time (progress = elapsed / S;
@@ -28,190 +28,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aigc_book.core import seed_everything, get_device
 from aigc_book.data import load_text_file, CharTokenizer, get_batch, text_batch_fn
-from aigc_book.train import make_optimizer, cosine_lr
-from aigc_book.models.gpt import GPT, GPTConfig, generate, make_muon, wsd_lr, NORMS, POSITIONS, MLPS
+from aigc_book.train import cosine_lr
+from aigc_book.models.gpt import generate
+# the recipes, their training loop and the fixed evaluation live in the book (chapter 36)
+from aigc_book.recipes import (CONFIGS, EVAL_SEED, resolve_config, build_model, build_optimizers, eval_batches,
+                               mean_loss, train_recipe)
 from benchmarks.reference_gpt import RefGPT
-
-# keys every recipe has; the defaults are GPT-2's design trained with AdamW and cosine decay
-RECIPE = dict(norm="layer", pos="learned", mlp="gelu", qk_norm=False, tie_weights=True, rope_base=10000.0,
-              optimizer="adamw",   # or "muon": Muon for the blocks' matrices, AdamW (lr) for the rest
-              muon_lr=0.02, muon_momentum=0.95, muon_wd=0.0,
-              schedule="cosine",   # warm-up, cosine to min_lr; or "wsd": warm-up, stable, linear decay
-              decay=0.2,           # wsd: the last fraction of training that decays
-              eval_block=64, eval_batch=12, eval_iters=200, curve_iters=20)
-
-CONFIGS = {
-    "small-cpu": {**RECIPE, **dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
-                                   iters=2000, dropout=0.0, bias=False, lr=1e-3, min_lr=1e-4, warmup=100,
-                                   weight_decay=0.1, betas=(0.9, 0.99), clip=1.0)},
-    "tiny": {**RECIPE, **dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, iters=50,
-                              dropout=0.0, bias=False, lr=1e-3, min_lr=1e-4, warmup=10, weight_decay=0.1,
-                              betas=(0.9, 0.99), clip=1.0, eval_block=32, eval_batch=8, eval_iters=10,
-                              curve_iters=2)},
-}
-# Placeholder until chapter 36's grid (benchmarks/ablate.py) picks the best recipe at the small-cpu
-# configuration's wall-clock: a first single-seed look on a 16-core machine (8 runs at once, 107.5 s each)
-# found Muon and 2 layers the two largest single gains over the tuned classic (lr 3e-3), and RMSNorm, squared
-# ReLU and QK-norm slower per step on CPU than they gain per step.
-CONFIGS["modern-cpu"] = {**CONFIGS["small-cpu"], **dict(lr=3e-3, optimizer="muon", n_layer=2)}
-
-CHOICES = {"norm": NORMS, "pos": POSITIONS, "mlp": MLPS, "optimizer": ("adamw", "muon"),
-           "schedule": ("cosine", "wsd")}
-MODEL_KEYS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "norm", "pos", "mlp", "qk_norm",
-              "tie_weights", "rope_base")
-EVAL_SEED = 1234
-
-
-def parse_value(key, text, like):
-    "`text` as the type of `like` (the key's current value)."
-    if isinstance(like, bool):
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"--set {key}=... needs true or false, got {text!r}")
-    try:
-        if isinstance(like, tuple):
-            return tuple(float(t) for t in text.split(","))
-        if isinstance(like, int):
-            value = float(text)                                # "2e3" is fine, "2.5" is not
-            if value != int(value):
-                raise ValueError(text)
-            return int(value)
-        return type(like)(text)
-    except ValueError:
-        kinds = {tuple: "comma-separated numbers", int: "an integer", float: "a number"}
-        raise ValueError(f"--set {key}=... needs {kinds.get(type(like), type(like).__name__)}, "
-                         f"got {text!r}") from None
-
-
-def resolve_config(name, overrides=(), iters=None) -> dict:
-    "The recipe `name` with `key=value` overrides applied and checked."
-    if name not in CONFIGS:
-        raise ValueError(f"unknown config {name!r}; choose from {sorted(CONFIGS)}")
-    c = dict(CONFIGS[name])
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set needs key=value, got {item!r}")
-        if key not in c:
-            raise ValueError(f"--set {key}: unknown key; known keys: {', '.join(sorted(c))}")
-        c[key] = parse_value(key, text, c[key])
-    if iters is not None:
-        c["iters"] = iters
-    for key, allowed in CHOICES.items():
-        if c[key] not in allowed:
-            raise ValueError(f"{key} must be one of {allowed}, got {c[key]!r}")
-    for key in ("iters", "batch_size", "warmup", "eval_block", "eval_batch", "eval_iters", "curve_iters"):
-        if c[key] < (0 if key == "warmup" else 1):
-            raise ValueError(f"{key} must be a positive int, got {c[key]}")
-    if c["warmup"] > c["iters"]:
-        raise ValueError(f"warmup={c['warmup']} exceeds iters={c['iters']}")
-    if c["curve_iters"] > c["eval_iters"]:
-        raise ValueError(f"curve_iters={c['curve_iters']} exceeds eval_iters={c['eval_iters']}")
-    if c["eval_block"] > c["block_size"]:
-        raise ValueError(f"block_size={c['block_size']} is shorter than the evaluation windows "
-                         f"(eval_block={c['eval_block']}); set eval_block too, knowing that the numbers then "
-                         f"no longer compare with the others")
-    return c
-
-
-def eval_batches(val, c):
-    "The fixed evaluation windows: `eval_iters` batches of `eval_batch` windows of `eval_block` characters."
-    g = torch.Generator().manual_seed(EVAL_SEED)
-    return [get_batch(val, c["eval_block"], c["eval_batch"], g) for _ in range(c["eval_iters"])]
-
-
-@torch.no_grad()
-def mean_loss(model, batches, device):
-    "Mean loss over `batches` in eval mode."
-    model.eval()
-    losses = [float(model(x.to(device), y.to(device))[1]) for x, y in batches]
-    model.train()
-    return sum(losses) / len(losses)
-
-
-def build_model(c, vocab_size, seed, device):
-    "The book's GPT for recipe `c`, initialised with seed 1337 + `seed`."
-    seed_everything(1337 + seed)
-    cfg = GPTConfig(vocab_size=vocab_size, **{k: c[k] for k in MODEL_KEYS})
-    return GPT(cfg).to(device)
-
-
-def build_optimizers(model, c) -> list:
-    "AdamW over everything (`make_optimizer`), or Muon + AdamW (`make_muon`)."
-    if c["optimizer"] == "adamw":
-        return [make_optimizer(model, lr=c["lr"], weight_decay=c["weight_decay"], betas=c["betas"])]
-    return make_muon(model, lr=c["muon_lr"], adam_lr=c["lr"], weight_decay=c["muon_wd"],
-                     adam_weight_decay=c["weight_decay"], betas=c["betas"], momentum=c["muon_momentum"])
-
-
-def lr_at(c, base_lr, step, progress=None):
-    "Learning rate of a group whose peak is `base_lr`: at `step` of `iters`, or at time `progress` in [0, 1)."
-    # min_lr scales with the group's peak; the AdamW group of the classic recipe gets exactly c["min_lr"]
-    min_lr = c["min_lr"] if base_lr == c["lr"] else base_lr * c["min_lr"] / c["lr"]
-    total, warmup = c["iters"], c["warmup"]
-    if progress is not None:                                   # the schedule over the time budget
-        total = 1_000_000
-        step = min(total - 1, int(progress * total))
-        warmup = round(c["warmup"] / c["iters"] * total)
-    if c["schedule"] == "wsd":
-        return wsd_lr(step, base_lr, total, warmup, decay=c["decay"], min_lr=min_lr)
-    return cosine_lr(step, base_lr, total, warmup, min_lr)
-
-
-def train(model, opts, c, batches, device, budget=None, curve_every=0.0, curve_batches=(), log=True):
-    "Train for `iters` steps, or `budget` seconds of training time; the curve is evaluated outside that time."
-    groups = [(g, g["lr"]) for o in opts for g in o.param_groups]
-    params = list(model.parameters())
-    steps, elapsed, eval_seconds, losses = 0, 0.0, 0.0, []
-    curve = []
-
-    def point():
-        nonlocal eval_seconds
-        t0 = time.perf_counter()
-        v = mean_loss(model, curve_batches, device)
-        eval_seconds += time.perf_counter() - t0
-        train_loss = sum(losses) / len(losses) if losses else None   # mean since the last point
-        curve.append({"seconds": round(elapsed, 3), "step": steps, "val_loss": v, "train_loss": train_loss})
-        losses.clear()
-        if log:
-            shown = "-" if train_loss is None else f"{train_loss:.4f}"
-            print(f"  {elapsed:7.1f} s  step {steps:6d}  val {v:.4f}  train {shown}", file=sys.stderr,
-                  flush=True)
-
-    if curve_every:
-        point()
-    next_point = curve_every
-    while (steps < c["iters"]) if budget is None else (elapsed < budget):
-        t0 = time.perf_counter()
-        progress = None if budget is None else elapsed / budget
-        for g, base in groups:
-            g["lr"] = lr_at(c, base, steps, progress)
-        x, y = batches(steps)
-        if device.type != "cpu":
-            x, y = x.to(device), y.to(device)
-        model.train()
-        loss = model(x, y)[1]
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"step {steps}: loss is {loss.item()}; lower the learning rate")
-        for o in opts:
-            o.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, c["clip"])
-        for o in opts:
-            o.step()
-        losses.append(loss.item())
-        steps += 1
-        elapsed += time.perf_counter() - t0
-        if curve_every and elapsed >= next_point:
-            point()
-            while next_point <= elapsed:
-                next_point += curve_every
-    if curve_every and curve[-1]["step"] != steps:
-        point()                                                # the curve ends where training does
-    return {"steps": steps, "train_seconds": elapsed, "eval_seconds": eval_seconds, "curve": curve}
-
 
 def train_reference(train_ids, vocab_size, c, device, iters):
     "A plain training loop (nanoGPT's shape) around the reference GPT, `iters` steps of the same schedule."
@@ -313,8 +135,8 @@ def main(argv=None):
     book = build_model(c, tok.vocab_size, a.seed, device)
     opts = build_optimizers(book, c)
     batches = text_batch_fn(train_ids, c["block_size"], c["batch_size"], seed=a.seed)
-    r = train(book, opts, c, batches, device, budget=a.time_budget, curve_every=a.curve_every,
-              curve_batches=evals[:c["curve_iters"]], log=not a.quiet)
+    r = train_recipe(book, opts, c, batches, device, budget=a.time_budget, curve_every=a.curve_every,
+                     curve_batches=evals[:c["curve_iters"]], log=not a.quiet)
     t_book = r["train_seconds"]
     tokens = r["steps"] * c["batch_size"] * c["block_size"]
     v_book = mean_loss(book, evals, device)

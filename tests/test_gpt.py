@@ -288,15 +288,16 @@ def test_benchmark_config_overrides():
     c = gpt_char.resolve_config("small-cpu", sets)
     assert c["lr"] == 3e-3 and c["pos"] == "rope" and c["qk_norm"] is True and c["n_layer"] == 2
     assert c["betas"] == (0.9, 0.95) and gpt_char.resolve_config("small-cpu") == gpt_char.CONFIGS["small-cpu"]
-    for bad, message in ((["lrr=1"], "unknown key"), (["norm=batch"], "norm must be one of"),
+    for bad, message in ((["lrr=1"], "unknown recipe key"), (["norm=batch"], "norm must be one of"),
                          (["qk_norm=maybe"], "true or false"), (["lr"], "key=value"),
                          (["block_size=32"], "evaluation windows"), (["n_layer=two"], "needs an integer")):
         with pytest.raises(ValueError, match=message):
             gpt_char.resolve_config("small-cpu", bad)
     # the time-budget schedule: warm-up as the same fraction of the time, decay ending with the time
-    assert gpt_char.lr_at(c, 3e-3, 0, progress=0.0) < 1e-6
-    assert abs(gpt_char.lr_at(c, 3e-3, 0, progress=0.5) - cosine_mid(c)) < 1e-9
-    assert abs(gpt_char.lr_at(c, 3e-3, 0, progress=0.999999) - c["min_lr"]) < 1e-7
+    from aigc_book.recipes import lr_at
+    assert lr_at(c, 3e-3, 0, progress=0.0) < 1e-6
+    assert abs(lr_at(c, 3e-3, 0, progress=0.5) - cosine_mid(c)) < 1e-9
+    assert abs(lr_at(c, 3e-3, 0, progress=0.999999) - c["min_lr"]) < 1e-7
 
 
 def cosine_mid(c):
