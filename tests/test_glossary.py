@@ -88,9 +88,14 @@ def test_key_terms_tool_is_idempotent(tmp_path):
     kt = _tool()
     src = ROOT / "nbs" / "12_elbo.ipynb"
     nb_path = tmp_path / "12_elbo.ipynb"
-    shutil.copy(src, nb_path)
+    nb0 = json.loads(src.read_text(encoding="utf-8"))
+    assert kt.update_notebook(src, check=True) is False           # the committed chapters are up to date
+    cell = nb0["cells"][1]
+    cell["source"] = kt.with_key_terms("".join(cell["source"]), "").splitlines(keepends=True)  # a chapter without
+    nb_path.write_text(json.dumps(nb0, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    before = nb_path.read_bytes()
     assert kt.update_notebook(nb_path, check=True) is True
-    assert nb_path.read_bytes() == src.read_bytes()              # --check writes nothing
+    assert nb_path.read_bytes() == before                         # --check writes nothing
     assert kt.update_notebook(nb_path) is True
     first = nb_path.read_bytes()
     assert kt.update_notebook(nb_path) is False                   # second run: no change
