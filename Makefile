@@ -16,7 +16,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # On a CUDA machine the printed numbers differ from the CPU's: check errors and assertions only there.
 NBVAL_MODE = $(shell $(BIN)/python -c "import torch; print('--nbval-lax' if torch.cuda.is_available() else '--nbval')" 2>/dev/null || echo --nbval)
 
-.PHONY: setup export readme lab book exercises test test-sync test-unit test-nbs clean
+.PHONY: setup export readme lab book docs docs-serve exercises test test-sync test-unit test-nbs test-browser clean
 
 setup: $(STAMP)
 
@@ -61,8 +61,24 @@ test-nbs: setup
 
 test: test-sync test-unit test-nbs
 
+# The book as a website in _docs/: stored outputs, nbdev directives applied, API docs, MathJax bundled, search.
+# Offline; rebuilds only changed chapters. Open _docs/index.html, or `make docs-serve` for search previews.
+docs: export
+	$(BIN)/python docs/build.py --nbs nbs --proc _proc --out _docs
+
+DOCS_PORT ?= 8000
+docs-serve: docs
+	@echo "serving _docs/ on http://127.0.0.1:$(DOCS_PORT)/ (Ctrl-C stops)"
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _docs $(DOCS_PORT)
+
+# Browser tests in headless Chromium (Debian's `chromium`; CHROMIUM=/path overrides), every non-localhost request
+# blocked: the docs site, and every chapter that shows widgets run in JupyterLab with each control exercised.
+# Screenshots go to _browser/. Not part of `make test` (which needs no browser); .ci/run runs both.
+test-browser: export
+	$(BIN)/python -m pytest -p no:cacheprovider -v tests_browser/
+
 clean:
-	rm -rf _book _docs _proc _exercises .pytest_cache
+	rm -rf _book _docs _proc _exercises _browser .pytest_cache
 
 # Student copies of the exercises: each solution replaced by a stub, its check kept (tools/exercises.py).
 # Standard library only: works on a fresh clone, without the venv and without a network. The checks themselves

@@ -20,9 +20,13 @@ def image_grid(images: torch.Tensor, # (N, 1, H, W) images in [0, 1]
               ) -> np.ndarray:
     "Tile single-channel images into one (rows·(H+pad)−pad, nrow·(W+pad)−pad) NumPy array in [0, 1]."
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 1 or len(images) == 0:
-        raise ValueError(f"images must be a non-empty tensor (N, 1, H, W), got {tuple(getattr(images, 'shape', ()))}")
-    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1: raise ValueError(f"nrow must be an int >= 1, got {nrow!r}")
-    n, _, h, w = images.shape; ncol = min(nrow, n); rows = -(-n // ncol)
+        shape = tuple(getattr(images, "shape", ()))
+        raise ValueError(f"images must be a non-empty tensor (N, 1, H, W), got {shape}")
+    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
+        raise ValueError(f"nrow must be an int >= 1, got {nrow!r}")
+    n, _, h, w = images.shape
+    ncol = min(nrow, n)
+    rows = -(-n // ncol)
     out = np.zeros((rows * (h + pad) - pad, ncol * (w + pad) - pad), dtype=np.float32)
     x = images.detach().float().clamp(0, 1).cpu().numpy()
     for i in range(n):
@@ -33,7 +37,8 @@ def image_grid(images: torch.Tensor, # (N, 1, H, W) images in [0, 1]
 # %% ../../nbs/27_image_widgets.ipynb #56d807e8
 def _latent_dim(vae):
     d = getattr(getattr(vae, "cfg", None), "latent_dim", None)
-    if not isinstance(d, int): raise TypeError("vae must have .cfg.latent_dim and .decode(z) (e.g. models.vae.VAE)")
+    if not isinstance(d, int):
+        raise TypeError("vae must have .cfg.latent_dim and .decode(z) (e.g. models.vae.VAE)")
     return d
 
 @torch.no_grad()
@@ -44,7 +49,8 @@ def vae_decode_point(vae, # a VAE with .decode(z) -> images in [0, 1]
     "Decode one latent point into an (H, W) NumPy image."
     d = _latent_dim(vae)
     z = torch.as_tensor(np.asarray(z_values, dtype=np.float32)).view(1, -1)
-    if z.shape[1] != d: raise ValueError(f"z_values must have latent_dim={d} numbers, got {z.shape[1]}")
+    if z.shape[1] != d:
+        raise ValueError(f"z_values must have latent_dim={d} numbers, got {z.shape[1]}")
     lab = None if label is None else torch.tensor([int(label)])
     return vae.eval().decode(z, lab)[0, 0].cpu().numpy()
 
@@ -58,64 +64,89 @@ def vae_latent_grid(vae, dims: tuple[int, int] = (0, 1), # the two latent dimens
     d = _latent_dim(vae)
     if len(dims) != 2 or dims[0] == dims[1] or not all(0 <= int(k) < d for k in dims):
         raise ValueError(f"dims must be two different indices in [0, {d - 1}], got {dims}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2: raise ValueError(f"n must be an int >= 2, got {n!r}")
-    if not span > 0: raise ValueError(f"span must be > 0, got {span}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n!r}")
+    if not span > 0:
+        raise ValueError(f"span must be > 0, got {span}")
     z0 = torch.zeros(d) if base is None else torch.as_tensor(np.asarray(base, dtype=np.float32))
-    if z0.shape != (d,): raise ValueError(f"base must have latent_dim={d} numbers, got shape {tuple(z0.shape)}")
+    if z0.shape != (d,):
+        raise ValueError(f"base must have latent_dim={d} numbers, got shape {tuple(z0.shape)}")
     t = torch.linspace(-span, span, n)
     z = z0.repeat(n * n, 1)
-    z[:, dims[0]] = t.repeat(n); z[:, dims[1]] = t.flip(0).repeat_interleave(n)
+    z[:, dims[0]] = t.repeat(n)
+    z[:, dims[1]] = t.flip(0).repeat_interleave(n)
     return image_grid(vae.eval().decode(z), nrow=n, pad=0)
 
 # %% ../../nbs/27_image_widgets.ipynb #7b778526
-def _show_array(out, arr, scale: float = 0.35):
+def _show(out, result, scale: float = 0.35):
+    "Show an update function's result in the Output `out`: a NumPy image, or a one-line message (a str)."
     import matplotlib.pyplot as plt
     with out:
         out.clear_output(wait=True)
-        fig, ax = plt.subplots(figsize=(max(1.5, arr.shape[1] * scale * 0.3), max(1.5, arr.shape[0] * scale * 0.3)))
-        ax.imshow(arr, cmap="gray_r", vmin=0, vmax=1); ax.axis("off"); plt.show()
+        if isinstance(result, str):
+            print(result)
+            return
+        h, w = result.shape
+        fig, ax = plt.subplots(figsize=(max(1.5, w * scale * 0.3), max(1.5, h * scale * 0.3)))
+        ax.imshow(result, cmap="gray_r", vmin=0, vmax=1)
+        ax.axis("off")
+        plt.show()
 
 def _app(controls, update):
-    "Lay out `controls` above an Output and call `update(**values)` -> array on every change."
+    "Lay out `controls` above an Output and call `update(**values)` -> array or message on every change."
     import ipywidgets as W
     out = W.Output()
-    def refresh(*_): _show_array(out, update(**{k: c.value for k, c in controls.items()}))
-    for c in controls.values(): c.observe(refresh, names="value")
+    def refresh(*_):
+        _show(out, update(**{k: c.value for k, c in controls.items()}))
+    for c in controls.values():
+        c.observe(refresh, names="value")
     refresh()
     box = W.VBox([W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")), out])
-    box.update = update; box.controls = controls
+    box.update = update
+    box.controls = controls
     return box
 
 def latent_sliders_widget(vae, span: float = 3.0):
     "One slider per latent dimension of `vae`; shows the decoded image."
     import ipywidgets as W
     d = _latent_dim(vae)
-    controls = {f"z{i}": W.FloatSlider(0.0, min=-span, max=span, step=0.1, description=f"z{i}", layout=W.Layout(width="260px")) for i in range(d)}
+    controls = {f"z{i}": W.FloatSlider(0.0, min=-span, max=span, step=0.1, description=f"z{i}",
+                                       layout=W.Layout(width="260px"))
+                for i in range(d)}
     return _app(controls, lambda **v: vae_decode_point(vae, [v[f"z{i}"] for i in range(d)]))
 
+_SAME_DIMS = "x dim and y dim must differ: pick two latent dimensions"
+
 def latent_grid_widget(vae, n: int = 9):
-    "Pick two latent dimensions and a span; shows the decoded n×n grid."
+    "Pick two latent dimensions and a span; shows the decoded n×n grid (or why there is none)."
     import ipywidgets as W
     d = _latent_dim(vae)
     controls = {"dim_x": W.Dropdown(options=list(range(d)), value=0, description="x dim"),
                 "dim_y": W.Dropdown(options=list(range(d)), value=1, description="y dim"),
                 "span": W.FloatSlider(2.5, min=0.5, max=4.0, step=0.5, description="span")}
     def update(dim_x, dim_y, span):
-        if dim_x == dim_y: return np.zeros((8, 8), dtype=np.float32)
+        if dim_x == dim_y:
+            return _SAME_DIMS
         return vae_latent_grid(vae, (dim_x, dim_y), n=n, span=span)
     return _app(controls, update)
 
 # %% ../../nbs/27_image_widgets.ipynb #a95b4448
+def _check_index(name, k, n):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n:
+        raise ValueError(f"{name} must be an index in [0, {n - 1}], got {k!r}")
+
 @torch.no_grad()
 def interpolate_digits(vae, images: torch.Tensor, # (N, 1, H, W) pool of real images to choose from, in [0, 1]
                        i: int, j: int, # indices of the two chosen images
                        steps: int = 8, method: str = "slerp" # 'slerp' or 'lerp'
                       ) -> np.ndarray:
     "Decode the path between the latent means of images[i] and images[j]: one (H, steps·W) strip."
-    if method not in ("slerp", "lerp"): raise ValueError(f"method must be 'slerp' or 'lerp', got {method!r}")
-    if not isinstance(images, torch.Tensor) or images.ndim != 4: raise ValueError(f"images must be a tensor (N, C, H, W), got {tuple(getattr(images, 'shape', ()))}")
-    for name, k in (("i", i), ("j", j)):
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < len(images): raise ValueError(f"{name} must be an index in [0, {len(images) - 1}], got {k!r}")
+    if method not in ("slerp", "lerp"):
+        raise ValueError(f"method must be 'slerp' or 'lerp', got {method!r}")
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError(f"images must be a tensor (N, C, H, W), got {tuple(getattr(images, 'shape', ()))}")
+    _check_index("i", i, len(images))
+    _check_index("j", j, len(images))
     mu, _ = vae.eval().encode(images[[int(i), int(j)]])
     path = (slerp if method == "slerp" else lerp)(mu[0], mu[1], steps)     # (steps, d)
     return image_grid(vae.decode(path), nrow=steps, pad=0)
@@ -130,35 +161,56 @@ def interpolation_widget(vae, images: torch.Tensor, steps: int = 8):
 
 # %% ../../nbs/27_image_widgets.ipynb #004d14cb
 def _seeded(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0: raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     return torch.Generator().manual_seed(int(seed))
 
-def conditional_samples(model, # conditional generator with .sample(n, labels, generator, truncation) and .cfg.n_classes
-                        digit: int, n: int = 8, seed: int = 0, truncation: float | None = None) -> np.ndarray:
+def conditional_samples(model, # class-conditional generator: .sample(n, labels, generator, truncation)
+                        digit: int, n: int = 8, seed: int = 0,
+                        truncation: float | None = None) -> np.ndarray:
     "`n` samples of class `digit` from `model`, reproducible by `seed`: one (H, n·W) strip."
     k = getattr(getattr(model, "cfg", None), "n_classes", 0)
-    if not k: raise ValueError("model must be class-conditional (cfg.n_classes > 0)")
-    if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)) or not 0 <= digit < k: raise ValueError(f"digit must be an int in [0, {k - 1}], got {digit!r}")
+    if not k:
+        raise ValueError("model must be class-conditional (cfg.n_classes > 0)")
+    if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)) or not 0 <= digit < k:
+        raise ValueError(f"digit must be an int in [0, {k - 1}], got {digit!r}")
     labels = torch.full((n,), int(digit), dtype=torch.long)
-    return image_grid(model.sample(n, labels=labels, generator=_seeded(seed), truncation=truncation), nrow=n)
+    images = model.sample(n, labels=labels, generator=_seeded(seed), truncation=truncation)
+    return image_grid(images, nrow=n)
 
 def truncation_samples(model, # generator with .sample(n, labels, generator, truncation)
-                       truncation: float | None = None, n: int = 16, seed: int = 0, nrow: int = 8) -> np.ndarray:
+                       truncation: float | None = None, n: int = 16, seed: int = 0,
+                       nrow: int = 8) -> np.ndarray:
     "`n` samples at a truncation level (same `seed` → same underlying noise): one grid image."
     labels = torch.arange(n) % model.cfg.n_classes if getattr(model.cfg, "n_classes", 0) else None
-    return image_grid(model.sample(n, labels=labels, generator=_seeded(seed), truncation=truncation), nrow=nrow)
+    images = model.sample(n, labels=labels, generator=_seeded(seed), truncation=truncation)
+    return image_grid(images, nrow=nrow)
+
+_TRUNCATION_OFF = 3.0     # the truncation slider's maximum means "no truncation"
+
+def _truncation_slider():
+    import ipywidgets as W
+    return W.FloatSlider(_TRUNCATION_OFF, min=0.2, max=_TRUNCATION_OFF, step=0.1,
+                         description="truncation (3=off)", style={"description_width": "initial"})
+
+def _truncation(value):
+    return None if value >= _TRUNCATION_OFF else value
 
 def conditional_widget(model, n: int = 8):
     "Digit dropdown, seed box and truncation slider for a conditional generator."
     import ipywidgets as W
     controls = {"digit": W.Dropdown(options=list(range(model.cfg.n_classes)), value=0, description="digit"),
                 "seed": W.BoundedIntText(0, min=0, max=2**31 - 1, description="seed"),
-                "truncation": W.FloatSlider(3.0, min=0.2, max=3.0, step=0.1, description="truncation")}
-    return _app(controls, lambda digit, seed, truncation: conditional_samples(model, digit, n, seed, None if truncation >= 3.0 else truncation))
+                "truncation": _truncation_slider()}
+    def update(digit, seed, truncation):
+        return conditional_samples(model, digit, n, seed, _truncation(truncation))
+    return _app(controls, update)
 
 def truncation_widget(model, n: int = 16):
-    "Truncation slider (3.0 = off) and seed box for any generator."
+    "Truncation slider (its maximum, 3, means off) and seed box for any generator."
     import ipywidgets as W
-    controls = {"truncation": W.FloatSlider(3.0, min=0.2, max=3.0, step=0.1, description="truncation"),
+    controls = {"truncation": _truncation_slider(),
                 "seed": W.BoundedIntText(0, min=0, max=2**31 - 1, description="seed")}
-    return _app(controls, lambda truncation, seed: truncation_samples(model, None if truncation >= 3.0 else truncation, n, seed))
+    def update(truncation, seed):
+        return truncation_samples(model, _truncation(truncation), n, seed)
+    return _app(controls, update)

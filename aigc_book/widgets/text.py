@@ -12,15 +12,22 @@ __all__ = ['show_char', 'next_token_table', 'generate_update', 'plot_next_token'
 
 # %% ../../nbs/35_text_widgets.ipynb #ff14f2d0
 def _opts(top_k, top_p):
-    return (None if not top_k else int(top_k)), (None if top_p is None or top_p >= 1 else float(top_p))
+    "Widget conventions to sampling arguments: top_k 0 and top_p 1.0 mean off (None)."
+    k = None if not top_k else int(top_k)
+    p = None if top_p is None or top_p >= 1 else float(top_p)
+    return k, p
 
 def _logits(model, ids):
+    "Next-token logits after `ids` (the last block_size ids), computed in eval mode without gradients."
     bs = getattr(getattr(model, "config", None), "block_size", None)
     idx = torch.tensor([ids[-bs:] if bs else ids], device=next(model.parameters()).device)
-    was = model.training; model.eval()
+    was = model.training
+    model.eval()
     try:
-        with torch.no_grad(): out = model(idx)
-    finally: model.train(was)
+        with torch.no_grad():
+            out = model(idx)
+    finally:
+        model.train(was)
     return (out[0] if isinstance(out, tuple) else out)[0, -1].float().cpu()
 
 def show_char(c: str) -> str:
@@ -33,28 +40,37 @@ def next_token_table(model, tokenizer, prompt: str,
                      n: int = 10 # rows: the n most likely characters under the model
                     ) -> list[tuple[str, float, float]]:
     "`(char, model prob, reshaped prob)` for the `n` most likely next characters after `prompt`."
-    if not isinstance(prompt, str) or not prompt: raise ValueError("prompt is empty: type at least one character")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive int, got {n!r}")
-    try: ids = tokenizer.encode(prompt)
-    except ValueError as e: raise ValueError(f"prompt contains characters the model does not know ({e})") from None
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError("prompt is empty: type at least one character")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    try:
+        ids = tokenizer.encode(prompt)
+    except ValueError as e:
+        raise ValueError(f"prompt contains characters the model does not know ({e})") from None
     k, p = _opts(top_k, top_p)
     z = _logits(model, ids)
     base, shaped = torch.softmax(z, -1), next_token_distribution(z, temperature, k, p)
     top = torch.argsort(base, descending=True)[:n].tolist()
     return [(tokenizer.decode([i]), float(base[i]), float(shaped[i])) for i in top]
 
-def generate_update(model, tokenizer, prompt: str, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                    length: int = 200, seed: int = 0) -> str:
+def generate_update(model, tokenizer, prompt: str, temperature: float = 1.0, top_k: int = 0,
+                    top_p: float = 1.0, length: int = 200, seed: int = 0) -> str:
     "The generation widget's callback: generated text, or a one-line message explaining a bad input."
-    if not prompt: return "Type a prompt (at least one character)."
-    try: ids = tokenizer.encode(prompt)
-    except ValueError as e: return f"The prompt has characters the model does not know: {e}"
+    if not prompt:
+        return "Type a prompt (at least one character)."
+    try:
+        ids = tokenizer.encode(prompt)
+    except ValueError as e:
+        return f"The prompt has characters the model does not know: {e}"
     k, p = _opts(top_k, top_p)
     dev = next(model.parameters()).device
+    gen = torch.Generator(device=dev).manual_seed(int(seed))
     try:
-        out = model.generate(torch.tensor([ids], device=dev), int(length), temperature=float(temperature), top_k=k, top_p=p,
-                             generator=torch.Generator(device=dev).manual_seed(int(seed)))
-    except (ValueError, TypeError) as e: return f"Cannot generate: {e}"
+        out = model.generate(torch.tensor([ids], device=dev), int(length), temperature=float(temperature),
+                             top_k=k, top_p=p, generator=gen)
+    except (ValueError, TypeError) as e:
+        return f"Cannot generate: {e}"
     return tokenizer.decode(out[0].cpu())
 
 def plot_next_token(rows, # output of `next_token_table`
@@ -65,42 +81,69 @@ def plot_next_token(rows, # output of `next_token_table`
     xs = range(len(rows))
     ax.bar([x - 0.2 for x in xs], [r[1] for r in rows], width=0.4, label="model (T=1)")
     ax.bar([x + 0.2 for x in xs], [r[2] for r in rows], width=0.4, label="after temperature / top-k / top-p")
-    ax.set_xticks(list(xs)); ax.set_xticklabels([show_char(r[0]) for r in rows])
-    ax.set_ylabel("probability"); ax.set_title(title); ax.legend()
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels([show_char(r[0]) for r in rows])
+    ax.set_ylabel("probability")
+    ax.set_title(title)
+    ax.legend()
     return ax
 
 # %% ../../nbs/35_text_widgets.ipynb #c05fdcb9
+# Room for the longest description: ipywidgets' default label box (about 80 px) cut "temperature" and
+# "top-k (0=off)" to "temperat…" and "top-k (0=…" (found by tests_browser/test_widgets.py).
+_STYLE = {"description_width": "110px"}
+
+def _box():
+    import ipywidgets as W
+    return W.Layout(width="420px")              # the label's 110 px come out of the control's width
+
+def _sampling_controls(prompt, temperature, max_temperature, max_top_k, continuous):
+    "Prompt box and temperature / top-k / top-p sliders shared by both widgets."
+    import ipywidgets as W
+    def kw():                                   # a Layout per control
+        return dict(style=_STYLE, layout=_box(), continuous_update=continuous)
+    return dict(prompt=W.Text(value=prompt, description="prompt", **kw()),
+                temperature=W.FloatSlider(value=temperature, min=0.05, max=max_temperature, step=0.05,
+                                          description="temperature", **kw()),
+                top_k=W.IntSlider(value=0, min=0, max=max_top_k, description="top-k (0=off)", **kw()),
+                top_p=W.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p", **kw()))
+
 def text_generation_widget(model, tokenizer, prompt: str = "The "):
     "Prompt box, temperature, top-k, top-p, length and seed controls, and the generated text."
     import ipywidgets as W
-    c = dict(prompt=W.Text(value=prompt, description="prompt"),
-             temperature=W.FloatSlider(value=0.8, min=0.05, max=2.0, step=0.05, description="temperature"),
-             top_k=W.IntSlider(value=0, min=0, max=getattr(tokenizer, "vocab_size", 100), description="top-k (0=off)"),
-             top_p=W.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p"),
-             length=W.IntSlider(value=200, min=1, max=1000, description="length"),
-             seed=W.IntText(value=0, description="seed"))
+    # generating is slow on a CPU: update when a slider is released or the prompt entered, not on every step
+    c = _sampling_controls(prompt, 0.8, 2.0, getattr(tokenizer, "vocab_size", 100), continuous=False)
+    c["length"] = W.IntSlider(value=200, min=1, max=1000, description="length", style=_STYLE, layout=_box(),
+                              continuous_update=False)
+    c["seed"] = W.IntText(value=0, description="seed", style=_STYLE, layout=_box())
     out = W.Output()
     def update(*_):
         with out:
-            out.clear_output(); print(generate_update(model, tokenizer, **{k: w.value for k, w in c.items()}))
-    for w in c.values(): w.observe(update, names="value")
+            out.clear_output(wait=True)
+            print(generate_update(model, tokenizer, **{k: w.value for k, w in c.items()}))
+    for w in c.values():
+        w.observe(update, names="value")
     update()
     return W.VBox(list(c.values()) + [out])
 
 def next_token_widget(model, tokenizer, prompt: str = "The ", n: int = 12):
     "Prompt, temperature, top-k and top-p controls with a live bar chart of the next-character probabilities."
-    import ipywidgets as W, matplotlib.pyplot as plt
-    c = dict(prompt=W.Text(value=prompt, description="prompt"),
-             temperature=W.FloatSlider(value=1.0, min=0.05, max=3.0, step=0.05, description="temperature"),
-             top_k=W.IntSlider(value=0, min=0, max=n, description="top-k (0=off)"),
-             top_p=W.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p"))
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    c = _sampling_controls(prompt, 1.0, 3.0, n, continuous=True)
     out = W.Output()
     def update(*_):
         with out:
             out.clear_output(wait=True)
-            try: rows = next_token_table(model, tokenizer, n=n, **{k: w.value for k, w in c.items()})
-            except ValueError as e: print(e); return
-            fig, ax = plt.subplots(figsize=(7, 3)); plot_next_token(rows, ax); plt.show()
-    for w in c.values(): w.observe(update, names="value")
+            try:
+                rows = next_token_table(model, tokenizer, n=n, **{k: w.value for k, w in c.items()})
+            except ValueError as e:
+                print(e)
+                return
+            fig, ax = plt.subplots(figsize=(7, 3))
+            plot_next_token(rows, ax)
+            plt.show()
+    for w in c.values():
+        w.observe(update, names="value")
     update()
     return W.VBox(list(c.values()) + [out])
