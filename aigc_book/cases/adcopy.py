@@ -557,7 +557,7 @@ def ad_widget(model: GPT, tok: CharTokenizer, cars: pd.DataFrame):
     "Pick a car and a segment, generate, and see the fact check (ipywidgets)."
     import ipywidgets as W
     from IPython.display import display
-    car = W.Dropdown(options=product_options(cars), description="car")
+    car = W.Dropdown(options=product_options(cars), description="car", layout=W.Layout(width="460px"))
     segment = W.Dropdown(options=list(SEGMENTS), description="segment")
     seed = W.IntSlider(0, min=0, max=50, description="seed")
     out = W.Output()

@@ -135,7 +135,7 @@ def roi_summary(c: ContentCosts) -> str:
             f"({k['accepted']:.0%} of items accepted, {k['tries']:.2f} attempts each); "
             f"break-even: {be}; ROI at {c.volume:,.0f} items: {roi(c):.2f}")
 
-_SLIDERS = {"human_cost": (1, 200, 1), "error_cost": (0, 5000, 50), "pass_rate": (0.01, 1, 0.01),
+_SLIDERS = {"human_cost": (0.5, 200, 0.5), "error_cost": (0, 5000, 0.5),  # steps that hold every preset's values "pass_rate": (0.01, 1, 0.01),
             "gen_error_rate": (0, 0.2, 0.005), "human_error_rate": (0, 0.2, 0.005),
             "review_cost": (0, 50, 1), "fixed_cost": (0, 200000, 1000), "volume": (0, 100000, 500)}
 
@@ -145,6 +145,7 @@ def roi_widget(c: ContentCosts | None = None):
     c = check_costs(c or ContentCosts())
     style = {"description_width": "120px"}
     sliders = {k: w.FloatSlider(value=getattr(c, k), min=lo, max=hi, step=st, description=k,
+                                readout_format=".3f" if st < 0.01 else ".2f",
                                 style=style, layout=w.Layout(width="420px"), continuous_update=False)
                for k, (lo, hi, st) in _SLIDERS.items()}
     out = w.HTML()

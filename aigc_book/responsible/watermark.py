@@ -288,7 +288,8 @@ def watermark_widget(model: GPT, tokenizer, green: torch.Tensor, delta: float = 
     strength = W.FloatSlider(value=delta, min=0.0, max=8.0, step=0.5, description="δ")
     length = W.IntSlider(value=200, min=10, max=600, step=10, description="length")
     seed = W.IntText(value=0, description="seed")
-    plain, marked = W.Button(description="generate plain"), W.Button(description="generate watermarked")
+    plain = W.Button(description="generate plain", layout=W.Layout(width="auto"))
+    marked = W.Button(description="generate watermarked", layout=W.Layout(width="auto"))
     box = W.Textarea(value="", placeholder="paste or edit text here",
                      layout=W.Layout(width="95%", height="120px"))
     verdict, colours = W.HTML(), W.HTML()
