@@ -135,8 +135,9 @@ def roi_summary(c: ContentCosts) -> str:
             f"({k['accepted']:.0%} of items accepted, {k['tries']:.2f} attempts each); "
             f"break-even: {be}; ROI at {c.volume:,.0f} items: {roi(c):.2f}")
 
-_SLIDERS = {"human_cost": (0.5, 200, 0.5), "error_cost": (0, 5000, 0.5),  # steps that hold every preset's values "pass_rate": (0.01, 1, 0.01),
-            "gen_error_rate": (0, 0.2, 0.005), "human_error_rate": (0, 0.2, 0.005),
+# (min, max, step); fine steps, so that the presets' measured values fit on the sliders
+_SLIDERS = {"human_cost": (0.5, 200, 0.5), "error_cost": (0, 5000, 0.5), "pass_rate": (0.01, 1, 0.01),
+            "gen_error_rate": (0, 0.2, 0.001), "human_error_rate": (0, 0.2, 0.001),
             "review_cost": (0, 50, 1), "fixed_cost": (0, 200000, 1000), "volume": (0, 100000, 500)}
 
 def roi_widget(c: ContentCosts | None = None):
@@ -144,7 +145,9 @@ def roi_widget(c: ContentCosts | None = None):
     import ipywidgets as w
     c = check_costs(c or ContentCosts())
     style = {"description_width": "120px"}
-    sliders = {k: w.FloatSlider(value=getattr(c, k), min=lo, max=hi, step=st, description=k,
+    on_grid = lambda v, lo, hi, st: min(hi, max(lo, round(v / st) * st))   # a value the slider can hold
+    sliders = {k: w.FloatSlider(value=on_grid(getattr(c, k), lo, hi, st), min=lo, max=hi, step=st,
+                                description=k,
                                 readout_format=".3f" if st < 0.01 else ".2f",
                                 style=style, layout=w.Layout(width="420px"), continuous_update=False)
                for k, (lo, hi, st) in _SLIDERS.items()}
