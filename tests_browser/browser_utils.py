@@ -47,6 +47,15 @@ class Offline:
             route.abort()
 
 
+def offline_context(browser):
+    "A browser context that may only talk to localhost; `ctx.offline.blocked` lists what else it tried."
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.offline = Offline()
+    ctx.route("**/*", ctx.offline)
+    return ctx
+
+
 def watch_errors(page) -> list[str]:
     "Collect the page's uncaught JavaScript exceptions and console errors into a list (returned, live)."
     errors = []

@@ -6,7 +6,7 @@ error (with the command that installs it), never a skip.
 """
 import pytest
 
-from browser_utils import TIMEOUT_MS, Offline, chromium_path
+from browser_utils import chromium_path, offline_context
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +23,6 @@ def browser():
 @pytest.fixture
 def offline(browser):
     "A fresh browser context that may only talk to localhost; `ctx.offline.blocked` lists what else it tried."
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    ctx.set_default_timeout(TIMEOUT_MS)
-    ctx.offline = Offline()
-    ctx.route("**/*", ctx.offline)
+    ctx = offline_context(browser)
     yield ctx
     ctx.close()

@@ -17,7 +17,7 @@ import threading
 
 import pytest
 
-from browser_utils import OUT, ROOT, TIMEOUT_MS, Offline, watch_errors
+from browser_utils import OUT, ROOT, offline_context, watch_errors
 
 NBS = ROOT / "nbs"
 DOCS = ROOT / "_docs"
@@ -101,10 +101,7 @@ def site():
 @pytest.fixture(scope="module")
 def ctx(browser):
     "One offline browser context for all pages of the site."
-    c = browser.new_context(viewport={"width": 1400, "height": 1000})
-    c.set_default_timeout(TIMEOUT_MS)
-    c.offline = Offline()
-    c.route("**/*", c.offline)
+    c = offline_context(browser)
     yield c
     c.close()
 
