@@ -154,7 +154,7 @@ def train_recipe(model: GPT, opts: list, c: dict, batches, # batches(step) -> (x
                  curve_steps=(), # ... or at these step numbers (deterministic; for notebooks)
                  curve_batches=(), # the windows the curve is evaluated on (not counted as training time)
                  log: bool = False, progress: bool = False) -> dict:
-    "Train `c['iters']` steps or `budget` seconds; the learning-rate schedule runs over the steps or the time."
+    "Train `c['iters']` steps or `budget` seconds, the learning-rate schedule spread over them."
     if budget is not None and not budget > 0:
         raise ValueError(f"budget must be > 0 seconds, got {budget}")
     if (curve_every or len(curve_steps)) and not len(curve_batches):
@@ -270,7 +270,7 @@ def equal_time_plan(configs: dict, # name -> recipe dict (resolve_config)
 # %% ../nbs/36_modern_gpt.ipynb #bd7d0efb
 def ablation_table(runs: list, # dicts with at least "variant", "seed", "val_loss" (and "steps")
                    baseline: str = "tuned", reference: str | None = "classic") -> pd.DataFrame:
-    "Validation loss per variant (mean ± 95% CI over seeds), and its Δ vs `baseline` and `reference` (paired)."
+    "Validation loss per variant (mean ± 95% CI over seeds) and its paired Δ vs `baseline` and `reference`."
     by = {}
     for r in runs:
         by.setdefault(r["variant"], {})[r["seed"]] = r
