@@ -12,7 +12,7 @@ import pandas as pd
 from .core import seed_everything
 from .cases.augment import mean_ci, paired_diff_ci
 from .data import get_batch
-from .train import make_optimizer, cosine_lr
+from .train import make_optimizer, cosine_lr, evaluate_loss
 from .models.gpt import GPT, GPTConfig, make_muon, wsd_lr, NORMS, POSITIONS, MLPS
 
 # keys every recipe has; the defaults are GPT-2's design trained with AdamW and cosine decay
@@ -139,13 +139,9 @@ def eval_batches(val: torch.Tensor, c: dict, seed: int = EVAL_SEED) -> list:
     return [get_batch(val, c["eval_block"], c["eval_batch"], g) for _ in range(c["eval_iters"])]
 
 
-@torch.no_grad()
 def mean_loss(model: GPT, batches, device="cpu") -> float:
     "Mean loss (nats per character) over `batches` of (x, y), in eval mode."
-    model.eval()
-    losses = [float(model(x.to(device), y.to(device))[1]) for x, y in batches]
-    model.train()
-    return sum(losses) / len(losses)
+    return evaluate_loss(model, lambda m, b: m(b[0].to(device), b[1].to(device))[1], batches)
 
 # %% ../nbs/36_modern_gpt.ipynb #88ea16ad
 def train_recipe(model: GPT, opts: list, c: dict, batches, # batches(step) -> (x, y)

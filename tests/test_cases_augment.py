@@ -10,13 +10,7 @@ from aigc_book.cases.augment import (mean_ci, paired_diff_ci, fmt_ci, over_seeds
 from aigc_book.models.vae import VAE
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    "Tiny models: one torch thread is fastest (and a loaded machine does not slow the tests down)."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 def _digits(n_per_class=3, seed=0):

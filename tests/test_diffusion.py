@@ -7,13 +7,7 @@ from aigc_book.models.diffusion import (NoiseSchedule, linear_betas, cosine_beta
                                         PRETRAINED)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    "Tiny models: one torch thread is fastest (and a loaded machine does not slow the tests down)."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])

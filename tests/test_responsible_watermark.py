@@ -10,13 +10,7 @@ from aigc_book.responsible.watermark import (green_list, green_matrix, check_gre
                                              highlight_green, detection_report, watermark_widget)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    "Small models: one torch thread is fastest (and a loaded machine does not slow the tests down)."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
